@@ -1,0 +1,24 @@
+// Everything but the hot path goes through Express: health, the tracker file,
+// and (in later capabilities) CRM webhooks, uploads and reports.
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import { healthHandler } from './health/route.js';
+import { TRACKER_FILE } from './paths.js';
+import type { Services } from './services.js';
+
+export function createApp(svc: Services): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
+  app.get('/healthz', healthHandler(svc));
+  // The tracker lives at one stable URL; browsers revalidate it hourly so a new
+  // release reaches every site within the hour.
+  app.get('/t.js', (_req, res) => {
+    res.sendFile(TRACKER_FILE, { maxAge: '1h', headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
+  });
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found' });
+  });
+  return app;
+}

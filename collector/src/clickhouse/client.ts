@@ -1,0 +1,50 @@
+// Creating ClickHouse clients that speak the portable subset understood by both
+// 18.16 (what Debian ships) and current servers (what users run).
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { Config } from '../config.js';
+
+export type { ClickHouseClient };
+
+/** Settings every query would like; only the ones the server knows are sent. */
+const WANTED_SETTINGS: Record<string, string | number> = {
+  // An error after rows started streaming must arrive as an error, not a truncated body.
+  wait_end_of_query: 1,
+  output_format_json_quote_64bit_integers: 1,
+};
+
+export function connect(
+  cfg: Config['clickhouse'],
+  database: string | null = cfg.database,
+  settings: Record<string, string | number> = {},
+): ClickHouseClient {
+  return createClient({
+    clickhouse_settings: settings,
+    url: cfg.url,
+    username: cfg.user,
+    password: cfg.password,
+    ...(database ? { database } : {}),
+    request_timeout: 30_000,
+    // The server's keep_alive_timeout is 3 s on 18.16; stay under it.
+    keep_alive: { enabled: true, idle_socket_ttl: 2500 },
+  });
+}
+
+/**
+ * Reads system.settings and returns the subset of WANTED_SETTINGS the server knows:
+ * an unknown setting fails the whole request on 18.16.
+ */
+export async function portableSettings(client: ClickHouseClient): Promise<Record<string, string | number>> {
+  const names = Object.keys(WANTED_SETTINGS);
+  const rs = await client.query({
+    query: `SELECT name FROM system.settings WHERE name IN (${names.map((n) => `'${n}'`).join(',')})`,
+    format: 'JSONEachRow',
+  });
+  const known = new Set((await rs.json<{ name: string }>()).map((r) => r.name));
+  return Object.fromEntries(Object.entries(WANTED_SETTINGS).filter(([k]) => known.has(k)));
+}
+
+export async function serverVersion(client: ClickHouseClient): Promise<string> {
+  const rs = await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' });
+  const [row] = await rs.json<{ v: string }>();
+  return row?.v ?? 'unknown';
+}

@@ -1,0 +1,36 @@
+// The one escaper for values spliced into ClickHouse SQL. ClickHouse 18.16 has no
+// query parameters, so literals are built here and nowhere else. Inserted values
+// never come through here: they go through insert() as JSONEachRow.
+
+/** A string literal. Backslash first, then quote: doubling quotes alone is not safe. */
+export function str(value: string): string {
+  return `'${value.toWellFormed().replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** A numeric literal; anything not a finite number is refused. */
+export function num(value: number): string {
+  if (!Number.isFinite(value)) throw new TypeError(`not a finite number: ${value}`);
+  return String(value);
+}
+
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?$/;
+
+/** A `YYYY-MM-DD` or `YYYY-MM-DD hh:mm:ss` literal (UTC), checked by pattern. */
+export function dateTime(value: string): string {
+  if (!DATE_TIME.test(value)) throw new TypeError(`not a date: ${value}`);
+  return `'${value}'`;
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** An identifier (database, table, column); only plain names pass. */
+export function ident(name: string): string {
+  if (!IDENT.test(name)) throw new TypeError(`not a plain identifier: ${name}`);
+  return name;
+}
+
+/** Formats a Date (or epoch ms) as ClickHouse's `YYYY-MM-DD hh:mm:ss` in UTC. */
+export function toDateTimeString(at: Date | number): string {
+  const d = typeof at === 'number' ? new Date(at) : at;
+  return d.toISOString().slice(0, 19).replace('T', ' ');
+}

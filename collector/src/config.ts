@@ -1,0 +1,63 @@
+// The collector's whole configuration, read once from environment variables and
+// validated before anything starts: a bad or missing value stops the process with
+// a message that names the variable.
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  THROUGHLINE_HOST: z.string().min(1).default('127.0.0.1'),
+  THROUGHLINE_PORT: int(0, 65535).default(8080),
+  /** Public base URL of the collector, as the tracker on a site sees it. */
+  THROUGHLINE_PUBLIC_URL: z.url().optional(),
+  CLICKHOUSE_URL: z.url().default('http://127.0.0.1:8123'),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ only').default('throughline'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key, so several installations (or test runs) can share one Redis. */
+  REDIS_PREFIX: z.string().default('tl:'),
+  /** An insert is sent when this many rows are buffered ... */
+  BATCH_MAX_ROWS: int(1, 1_000_000).default(1000),
+  /** ... or when the oldest buffered row has waited this long. */
+  BATCH_MAX_MS: int(10, 60_000).default(1000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = {
+  host: string;
+  port: number;
+  publicUrl: string | undefined;
+  clickhouse: { url: string; user: string; password: string; database: string };
+  redis: { url: string; prefix: string };
+  batch: { maxRows: number; maxMs: number };
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+};
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable counts as unset, as in most twelve-factor tools.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    host: e.THROUGHLINE_HOST,
+    port: e.THROUGHLINE_PORT,
+    publicUrl: e.THROUGHLINE_PUBLIC_URL,
+    clickhouse: {
+      url: e.CLICKHOUSE_URL,
+      user: e.CLICKHOUSE_USER,
+      password: e.CLICKHOUSE_PASSWORD,
+      database: e.CLICKHOUSE_DATABASE,
+    },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    batch: { maxRows: e.BATCH_MAX_ROWS, maxMs: e.BATCH_MAX_MS },
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,85 @@
+// A hit becomes a row of {db}.hits. Every column is sent: an omitted JSONEachRow
+// field gets the type's zero value on 18.16, not the DEFAULT.
+import { toDateTimeString } from '../clickhouse/sql.js';
+import type { HitInput } from './wire.js';
+
+export type HitRow = {
+  event_id: string;
+  site_id: string;
+  kind: string;
+  ts: string;
+  ts_ms: number;
+  received_at: string;
+  visitor_id: string;
+  ga_cid: string;
+  ym_uid: string;
+  url: string;
+  referrer: string;
+  utm_source: string;
+  utm_medium: string;
+  utm_campaign: string;
+  utm_term: string;
+  utm_content: string;
+  click_id_name: string;
+  click_id: string;
+  channel: string;
+  user_agent: string;
+  ip_hash: string;
+  prop_keys: string[];
+  prop_values: string[];
+};
+
+/** Click ids in the order they are looked for; the first present wins. */
+export const CLICK_IDS = ['gclid', 'yclid', 'fbclid', 'msclkid', 'ttclid', 'vkclid', 'gbraid', 'wbraid', 'dclid', 'twclid', 'li_fat_id'] as const;
+
+export type Enrichment = { userAgent: string; ipHash: string; channel: string };
+
+export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): HitRow {
+  const params = safeParams(hit.url);
+  const utm = (name: string) => (params.get(name) ?? '').toWellFormed();
+  let clickIdName = '';
+  let clickId = '';
+  for (const name of CLICK_IDS) {
+    const v = params.get(name);
+    if (v) {
+      clickIdName = name;
+      clickId = v.toWellFormed();
+      break;
+    }
+  }
+  const ts = Math.trunc(hit.clientTs);
+  const keys = Object.keys(hit.props);
+  return {
+    event_id: hit.eventId,
+    site_id: hit.siteId,
+    kind: hit.kind,
+    ts: toDateTimeString(ts),
+    ts_ms: ((ts % 1000) + 1000) % 1000,
+    received_at: toDateTimeString(receivedAt),
+    visitor_id: hit.visitorId.toUpperCase(),
+    ga_cid: hit.gaCid.toWellFormed(),
+    ym_uid: hit.ymUid.toWellFormed(),
+    url: hit.url.toWellFormed(),
+    referrer: hit.referrer.toWellFormed(),
+    utm_source: utm('utm_source'),
+    utm_medium: utm('utm_medium'),
+    utm_campaign: utm('utm_campaign'),
+    utm_term: utm('utm_term'),
+    utm_content: utm('utm_content'),
+    click_id_name: clickIdName,
+    click_id: clickId,
+    channel: extra.channel,
+    user_agent: extra.userAgent.toWellFormed(),
+    ip_hash: extra.ipHash,
+    prop_keys: keys.map((k) => k.toWellFormed()),
+    prop_values: keys.map((k) => (hit.props[k] ?? '').toWellFormed()),
+  };
+}
+
+function safeParams(url: string): URLSearchParams {
+  try {
+    return new URL(url).searchParams;
+  } catch {
+    return new URLSearchParams();
+  }
+}

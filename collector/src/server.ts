@@ -1,0 +1,29 @@
+// The collector's HTTP server: a plain node:http server that answers the hot
+// routes itself and hands everything else to the Express app.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createApp } from './app.js';
+import { hitHandler, reply } from './hits/route.js';
+import type { Services } from './services.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export function createCollectorServer(svc: Services): Server {
+  const app = createApp(svc);
+  const hot = new Map<string, Handler>([['/hit', hitHandler(svc)]]);
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const handler = hot.get(q === -1 ? url : url.slice(0, q));
+    if (!handler) {
+      app(req, res);
+      return;
+    }
+    handler(req, res).catch((err: unknown) => {
+      svc.log.error({ err: String(err), url }, 'hot route failed');
+      if (!res.headersSent) reply(res, 500, 'internal_error');
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  return server;
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Brings up (or stops) the two services Throughline needs, on loopback:
+# ClickHouse (Debian's 18.16 package) on :8123 and Redis on :6379.
+# Works on a fresh Debian machine as root without systemd; idempotent: a service
+# that already answers is reused, never restarted.
+#
+#   scripts/services.sh start    install what is missing, start, wait until both answer
+#   scripts/services.sh stop     stop both (Redis only if this script started it)
+#   scripts/services.sh status   print what answers
+set -euo pipefail
+
+CH_URL="http://127.0.0.1:8123"
+CH_PID=/run/clickhouse-server/clickhouse-server.pid
+REDIS_PORT=6379
+STATE_DIR="$(cd "$(dirname "$0")/.." && pwd)/.services"   # git-ignored
+
+log() { printf '[services] %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ch_up() { curl -sf "$CH_URL/ping" >/dev/null 2>&1; }
+redis_up() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+
+install_missing() {
+  local need=()
+  command -v clickhouse-server >/dev/null || need+=(clickhouse-server clickhouse-client)
+  command -v redis-server >/dev/null || need+=(redis-server)
+  command -v curl >/dev/null || need+=(curl)
+  if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]} from Debian's packages"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+}
+
+start_clickhouse() {
+  if ch_up; then log "ClickHouse already answers at $CH_URL"; return; fi
+  id clickhouse >/dev/null 2>&1 || as_root adduser --system --group --disabled-password --home /var/lib/clickhouse clickhouse >/dev/null
+  as_root install -d -o clickhouse -g clickhouse /var/lib/clickhouse /var/log/clickhouse-server /run/clickhouse-server
+  log "starting ClickHouse"
+  as_root su -s /bin/sh clickhouse -c \
+    "clickhouse-server --config-file=/etc/clickhouse-server/config.xml --pid-file=$CH_PID --daemon"
+  for _ in $(seq 60); do ch_up && break; sleep 1; done
+  ch_up || { log "ClickHouse did not answer within 60 s; see /var/log/clickhouse-server/"; exit 1; }
+  log "ClickHouse $(curl -sf "$CH_URL/?query=SELECT%20version()") answers at $CH_URL"
+}
+
+start_redis() {
+  if redis_up; then log "Redis already answers at 127.0.0.1:$REDIS_PORT"; return; fi
+  log "starting Redis"
+  mkdir -p "$STATE_DIR"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+    --dir "$STATE_DIR" --logfile "$STATE_DIR/redis.log" --pidfile "$STATE_DIR/redis.pid"
+  touch "$STATE_DIR/redis.ours"
+  for _ in $(seq 30); do redis_up && break; sleep 0.2; done
+  redis_up || { log "Redis did not answer"; exit 1; }
+  log "Redis answers at 127.0.0.1:$REDIS_PORT"
+}
+
+stop_all() {
+  if [ -f "$CH_PID" ] && kill -0 "$(cat "$CH_PID")" 2>/dev/null; then
+    log "stopping ClickHouse"
+    as_root kill -TERM "$(cat "$CH_PID")"
+    for _ in $(seq 60); do ch_up || break; sleep 0.5; done
+  fi
+  if [ -f "$STATE_DIR/redis.ours" ] && redis_up; then
+    log "stopping Redis"
+    redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    rm -f "$STATE_DIR/redis.ours"
+  fi
+}
+
+case "${1:-start}" in
+  start) install_missing; start_clickhouse; start_redis ;;
+  stop) stop_all ;;
+  status)
+    ch_up && log "ClickHouse: up" || log "ClickHouse: down"
+    redis_up && log "Redis: up" || log "Redis: down" ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

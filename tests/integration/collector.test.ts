@@ -1,0 +1,105 @@
+// The built collector as a real process against the real ClickHouse and Redis.
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
+import { COLLECTOR_MAIN, startCollector, type RunningCollector } from '../helpers/collector.js';
+
+const hit = (over: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    s: 'demo',
+    k: 'visit',
+    e: randomBytes(8).toString('hex'),
+    t: Date.now(),
+    u: 'https://shop.example/landing?utm_source=yandex&utm_medium=cpc&utm_campaign=brand&yclid=123',
+    r: 'https://ya.ru/',
+    g: '908899769.1600020018',
+    y: '1551977723718998723',
+    ...over,
+  });
+
+const post = (url: string, body: string, type = 'text/plain') =>
+  fetch(`${url}/hit`, { method: 'POST', body, headers: { 'Content-Type': type } });
+
+describe('collector process', () => {
+  let db: TestDatabase;
+  let collector: RunningCollector;
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    collector = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '200' });
+  });
+  afterAll(async () => {
+    await collector?.stop();
+    await db?.drop();
+  });
+
+  it('reports ClickHouse and Redis reachable at /healthz', async () => {
+    const r = await fetch(`${collector.url}/healthz`);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ status: 'ok', clickhouse: 'up', redis: 'up' });
+  });
+
+  it('stores an accepted visit in ClickHouse with its ids and UTM tags', async () => {
+    const body = hit();
+    const r = await post(collector.url, body);
+    expect(r.status).toBe(204);
+    const id = JSON.parse(body).e as string;
+    const rows = await eventually(() => db.rows(`SELECT * FROM hits WHERE event_id = '${id}'`), 5000);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      site_id: 'demo',
+      kind: 'visit',
+      ga_cid: '908899769.1600020018',
+      ym_uid: '1551977723718998723',
+      utm_source: 'yandex',
+      utm_medium: 'cpc',
+      utm_campaign: 'brand',
+      click_id_name: 'yclid',
+      click_id: '123',
+      referrer: 'https://ya.ru/',
+    });
+  });
+
+  it('answers malformed and oversized bodies with a 4xx and a reason', async () => {
+    const bad = await post(collector.url, '{nope');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: 'malformed_json' });
+    const big = await post(collector.url, hit({ u: `https://a.example/?utm_source=${'x'.repeat(20_000)}` }));
+    expect(big.status).toBe(413);
+    const get = await fetch(`${collector.url}/hit`);
+    expect(get.status).toBe(405);
+  });
+
+  it('serves the built tracker at a stable URL', async () => {
+    const r = await fetch(`${collector.url}/t.js`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/javascript/);
+    expect((await r.text()).length).toBeGreaterThan(100);
+  });
+
+  it('flushes buffered rows on SIGTERM before exiting', async () => {
+    const slow = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '60000', BATCH_MAX_ROWS: '100000' });
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const body = hit({ u: 'https://shop.example/sigterm' });
+      ids.push(JSON.parse(body).e);
+      expect((await post(slow.url, body)).status).toBe(204);
+    }
+    const before = await db.rows<{ n: string }>(`SELECT count() AS n FROM hits WHERE url = 'https://shop.example/sigterm'`);
+    expect(Number(before[0]!.n)).toBe(0); // still buffered
+    expect(await slow.stop('SIGTERM')).toBe(0);
+    const after = await db.rows<{ event_id: string }>(`SELECT event_id FROM hits WHERE url = 'https://shop.example/sigterm'`);
+    expect(after.map((r) => r.event_id).sort()).toEqual(ids.sort());
+  });
+
+  it('refuses to start on a bad variable and names it', () => {
+    const r = spawnSync(process.execPath, [COLLECTOR_MAIN], {
+      env: { PATH: process.env.PATH, THROUGHLINE_PORT: 'eighty' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toMatch(/THROUGHLINE_PORT/);
+  });
+});

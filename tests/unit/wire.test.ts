@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { toRow } from '../../collector/src/hits/row.js';
+import { isWireError, parseHit } from '../../collector/src/hits/wire.js';
+
+const good = { s: 'demo', k: 'visit', e: 'abcdefgh12', t: 1_764_000_000_123, u: 'https://a.example/?utm_source=yandex&yclid=77', r: '', g: '1.2', y: '33' };
+
+describe('hit wire format', () => {
+  it('parses a well-formed hit', () => {
+    const h = parseHit(JSON.stringify(good));
+    expect(isWireError(h)).toBe(false);
+    expect(h).toMatchObject({ siteId: 'demo', kind: 'visit', eventId: 'abcdefgh12', gaCid: '1.2', ymUid: '33', visitorId: '' });
+  });
+  it.each([
+    ['not json', 'malformed_json'],
+    ['[1,2]', 'malformed_json'],
+    [JSON.stringify({ ...good, s: '' }), 'invalid_site'],
+    [JSON.stringify({ ...good, k: 'buy' }), 'invalid_kind'],
+    [JSON.stringify({ ...good, e: 'short' }), 'invalid_event_id'],
+    [JSON.stringify({ ...good, t: 'now' }), 'invalid_timestamp'],
+    [JSON.stringify({ ...good, u: 'javascript:alert(1)' }), 'invalid_url'],
+    [JSON.stringify({ ...good, g: 5 }), 'invalid_field'],
+    [JSON.stringify({ ...good, p: { a: 1 } }), 'invalid_field'],
+  ])('drops %s as %s', (body, reason) => {
+    const h = parseHit(body);
+    expect(isWireError(h) && h.reason).toBe(reason);
+  });
+  it('turns a hit into a full row with UTM and click id parsed from the URL', () => {
+    const h = parseHit(JSON.stringify({ ...good, v: 'ab12cd', p: { form: 'lead' } }));
+    if (isWireError(h)) throw new Error(h.reason);
+    const row = toRow(h, Date.UTC(2026, 0, 1), { userAgent: 'UA', ipHash: 'x', channel: '' });
+    expect(row).toMatchObject({
+      utm_source: 'yandex',
+      click_id_name: 'yclid',
+      click_id: '77',
+      visitor_id: 'AB12CD',
+      ts_ms: 123,
+      received_at: '2026-01-01 00:00:00',
+      prop_keys: ['form'],
+      prop_values: ['lead'],
+    });
+  });
+});
