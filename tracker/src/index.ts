@@ -1,7 +1,7 @@
 // Throughline tracker: the one script a site includes.
 //   <script async src="https://collector.example/t.js" data-site="my-site"></script>
-import { readIds } from './ids';
-import { send } from './transport';
+import { readIds } from './ids.js';
+import { send } from './transport.js';
 
 function eventId(): string {
   return (Date.now().toString(36) + Math.random().toString(36).slice(2, 12)).slice(0, 20);
