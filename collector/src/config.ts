@@ -21,6 +21,10 @@ const schema = z.object({
   BATCH_MAX_ROWS: int(1, 1_000_000).default(1000),
   /** ... or when the oldest buffered row has waited this long. */
   BATCH_MAX_MS: int(10, 60_000).default(1000),
+  /** Key of the HMAC that replaces e-mails and phones (identity/hash.ts). Keep it secret and stable. */
+  IDENTITY_KEY: z.string().min(16, 'at least 16 characters').default('throughline-development-key-change-me'),
+  /** Country whose numbering plan applies to phone numbers written without a country code. */
+  PHONE_DEFAULT_COUNTRY: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 two-letter code such as RU').default('RU'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -31,6 +35,7 @@ export type Config = {
   clickhouse: { url: string; user: string; password: string; database: string };
   redis: { url: string; prefix: string };
   batch: { maxRows: number; maxMs: number };
+  identity: { key: string; defaultCountry: string };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 };
 
@@ -58,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     batch: { maxRows: e.BATCH_MAX_ROWS, maxMs: e.BATCH_MAX_MS },
+    identity: { key: e.IDENTITY_KEY, defaultCountry: e.PHONE_DEFAULT_COUNTRY },
     logLevel: e.LOG_LEVEL,
   };
 }

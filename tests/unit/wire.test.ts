@@ -27,7 +27,7 @@ describe('hit wire format', () => {
   it('turns a hit into a full row with UTM and click id parsed from the URL', () => {
     const h = parseHit(JSON.stringify({ ...good, v: 'ab12cd', p: { form: 'lead' } }));
     if (isWireError(h)) throw new Error(h.reason);
-    const row = toRow(h, Date.UTC(2026, 0, 1), { userAgent: 'UA', ipHash: 'x', channel: '' });
+    const row = toRow(h, Date.UTC(2026, 0, 1), { userAgent: 'UA', ipHash: 'x' });
     expect(row).toMatchObject({
       utm_source: 'yandex',
       click_id_name: 'yclid',

@@ -62,7 +62,7 @@ export function hitHandler(svc: Services) {
     if (body === null) return reply(res, 413, 'body_too_large');
     const hit = parseHit(body.toString('utf8'));
     if (isWireError(hit)) return reply(res, 400, hit.reason);
-    svc.hits.push(toRow(hit, Date.now(), { userAgent: req.headers['user-agent'] ?? '', ipHash: '', channel: '' }));
+    svc.hits.push(toRow(hit, Date.now(), { userAgent: req.headers['user-agent'] ?? '', ipHash: '' }));
     reply(res, 204);
   };
 }

@@ -1,5 +1,6 @@
 // A hit becomes a row of {db}.hits. Every column is sent: an omitted JSONEachRow
 // field gets the type's zero value on 18.16, not the DEFAULT.
+import { classify } from '../channels/classify.js';
 import { toDateTimeString } from '../clickhouse/sql.js';
 import type { HitInput } from './wire.js';
 
@@ -23,6 +24,9 @@ export type HitRow = {
   click_id_name: string;
   click_id: string;
   channel: string;
+  source: string;
+  medium: string;
+  campaign: string;
   user_agent: string;
   ip_hash: string;
   prop_keys: string[];
@@ -32,7 +36,7 @@ export type HitRow = {
 /** Click ids in the order they are looked for; the first present wins. */
 export const CLICK_IDS = ['gclid', 'yclid', 'fbclid', 'msclkid', 'ttclid', 'vkclid', 'gbraid', 'wbraid', 'dclid', 'twclid', 'li_fat_id'] as const;
 
-export type Enrichment = { userAgent: string; ipHash: string; channel: string };
+export type Enrichment = { userAgent: string; ipHash: string };
 
 export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): HitRow {
   const params = safeParams(hit.url);
@@ -47,6 +51,14 @@ export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): Hit
       break;
     }
   }
+  const where = classify({
+    clickIdName,
+    utmSource: utm('utm_source'),
+    utmMedium: utm('utm_medium'),
+    utmCampaign: utm('utm_campaign'),
+    referrer: hit.referrer,
+    pageHost: hostOfUrl(hit.url),
+  });
   const ts = Math.trunc(hit.clientTs);
   const keys = Object.keys(hit.props);
   return {
@@ -68,12 +80,23 @@ export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): Hit
     utm_content: utm('utm_content'),
     click_id_name: clickIdName,
     click_id: clickId,
-    channel: extra.channel,
+    channel: where.channel,
+    source: where.source.toWellFormed(),
+    medium: where.medium.toWellFormed(),
+    campaign: where.campaign.toWellFormed(),
     user_agent: extra.userAgent.toWellFormed(),
     ip_hash: extra.ipHash,
     prop_keys: keys.map((k) => k.toWellFormed()),
     prop_values: keys.map((k) => (hit.props[k] ?? '').toWellFormed()),
   };
+}
+
+function hostOfUrl(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
 }
 
 function safeParams(url: string): URLSearchParams {

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { classify, type Touch } from '../../collector/src/channels/classify.js';
+
+const t = (over: Partial<Touch>): Touch => ({ clickIdName: '', utmSource: '', utmMedium: '', utmCampaign: '', referrer: '', pageHost: 'shop.example', ...over });
+
+describe('channel grouping', () => {
+  it.each<[string, Partial<Touch>, string, string, string]>([
+    ['yandex cpc', { utmSource: 'yandex', utmMedium: 'cpc', utmCampaign: 'brand' }, 'paid_search', 'yandex', 'cpc'],
+    ['yclid alone', { clickIdName: 'yclid' }, 'paid_search', 'yandex', 'cpc'],
+    ['gclid alone', { clickIdName: 'gclid' }, 'paid_search', 'google', 'cpc'],
+    ['fbclid alone is organic social', { clickIdName: 'fbclid', referrer: 'https://l.facebook.com/' }, 'social', 'facebook', 'social'],
+    ['vk cpc', { utmSource: 'vk', utmMedium: 'cpc' }, 'paid_social', 'vk', 'cpc'],
+    ['display cpm', { utmSource: 'yandex', utmMedium: 'cpm' }, 'display', 'yandex', 'cpm'],
+    ['newsletter', { utmSource: 'mailchimp', utmMedium: 'email' }, 'email', 'mailchimp', 'email'],
+    ['odd medium', { utmSource: 'partner-site', utmMedium: 'qr' }, 'other_campaign', 'partner-site', 'qr'],
+    ['google organic', { referrer: 'https://www.google.co.uk/' }, 'organic_search', 'google', 'organic'],
+    ['ya.ru organic', { referrer: 'https://ya.ru/search?text=x' }, 'organic_search', 'yandex', 'organic'],
+    ['webmail', { referrer: 'https://e.mail.ru/inbox' }, 'email', 'e.mail.ru', 'email'],
+    ['vk link', { referrer: 'https://vk.com/wall1' }, 'social', 'vk.com', 'social'],
+    ['blog link', { referrer: 'https://blog.example.org/post' }, 'referral', 'blog.example.org', 'referral'],
+    ['no referrer', {}, 'direct', '(direct)', '(none)'],
+    ['own site as referrer', { referrer: 'https://www.shop.example/about' }, 'direct', '(direct)', '(none)'],
+    ['case and spaces in UTM', { utmSource: ' Yandex ', utmMedium: 'CPC' }, 'paid_search', 'yandex', 'cpc'],
+  ])('%s', (_name, over, channel, source, medium) => {
+    expect(classify(t(over))).toMatchObject({ channel, source, medium });
+  });
+});
