@@ -2,7 +2,9 @@
 // and (in later capabilities) CRM webhooks, uploads and reports.
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { crmRouter } from './crm/routes.js';
 import { healthHandler } from './health/route.js';
+import { inboundEmailRouter } from './inbound-email/route.js';
 import { TRACKER_FILE } from './paths.js';
 import type { Services } from './services.js';
 
@@ -17,6 +19,7 @@ export function createApp(svc: Services): Express {
   app.get('/t.js', (_req, res) => {
     res.sendFile(TRACKER_FILE, { maxAge: '1h', headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
   });
+  app.use(crmRouter(svc), inboundEmailRouter(svc));
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });

@@ -25,6 +25,12 @@ const schema = z.object({
   IDENTITY_KEY: z.string().min(16, 'at least 16 characters').default('throughline-development-key-change-me'),
   /** Country whose numbering plan applies to phone numbers written without a country code. */
   PHONE_DEFAULT_COUNTRY: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 two-letter code such as RU').default('RU'),
+  /** JSON file with the CRM sources, funnel and mappings (README, "Connecting a CRM"). */
+  CRM_CONFIG: z.string().optional(),
+  /** Bearer token of the CRM admin API (GET/PUT /crm/config); the API is off without it. */
+  CRM_ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** Secret in the URL of POST /inbound-email/<secret>; the endpoint is off without it. */
+  INBOUND_EMAIL_SECRET: z.string().regex(/^[A-Za-z0-9_-]{16,}$/, 'at least 16 letters, digits, _ or -').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -36,6 +42,7 @@ export type Config = {
   redis: { url: string; prefix: string };
   batch: { maxRows: number; maxMs: number };
   identity: { key: string; defaultCountry: string };
+  crm: { configPath: string | undefined; adminToken: string | undefined; inboundEmailSecret: string | undefined };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 };
 
@@ -64,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     batch: { maxRows: e.BATCH_MAX_ROWS, maxMs: e.BATCH_MAX_MS },
     identity: { key: e.IDENTITY_KEY, defaultCountry: e.PHONE_DEFAULT_COUNTRY },
+    crm: { configPath: e.CRM_CONFIG, adminToken: e.CRM_ADMIN_TOKEN, inboundEmailSecret: e.INBOUND_EMAIL_SECRET },
     logLevel: e.LOG_LEVEL,
   };
 }

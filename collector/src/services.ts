@@ -6,6 +6,7 @@ import { BatchWriter } from './buffer/batch-writer.js';
 import { connect, portableSettings, type ClickHouseClient } from './clickhouse/client.js';
 import { migrate } from './clickhouse/migrate.js';
 import type { Config } from './config.js';
+import { Crm } from './crm/service.js';
 import type { HitRow } from './hits/row.js';
 
 export type Services = {
@@ -14,6 +15,7 @@ export type Services = {
   clickhouse: ClickHouseClient;
   redis: Redis;
   hits: BatchWriter<HitRow>;
+  crm: Crm;
   close(): Promise<void>;
 };
 
@@ -42,13 +44,17 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
     maxMs: config.batch.maxMs,
     onError: (err, rows) => log.error({ err: String(err), rows }, 'insert into hits failed; will retry'),
   });
+  const crm = new Crm(clickhouse, log, { ...config.crm, identity: config.identity });
+  await crm.start();
   return {
     config,
     log,
     clickhouse,
     redis,
     hits,
+    crm,
     async close() {
+      crm.close();
       await hits.close();
       await clickhouse.close();
       redis.disconnect();

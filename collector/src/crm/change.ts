@@ -1,0 +1,74 @@
+// What every CRM connector turns its payloads into: one shape for a change of a
+// deal and one for a change of a contact. Everything downstream (filters, funnel,
+// versions, identity links) works on these and knows nothing of the vendor.
+
+/** A CRM field as the vendor names it: by id, by name and (amoCRM) by code. */
+export type CrmField = { id: string; name: string; code: string; value: string };
+
+export type DealAction = 'add' | 'update' | 'status' | 'restore' | 'delete';
+
+export type DealChange = {
+  dealId: string;
+  action: DealAction;
+  /** When the CRM says the change happened (unix seconds); null when the payload does not say. */
+  changedAt: number | null;
+  /** False for a delete that carries nothing but the id: the rest is read back. */
+  complete: boolean;
+  deleted: boolean;
+  createdAt: number | null;
+  closedAt: number | null;
+  name: string;
+  pipelineId: string;
+  statusId: string;
+  amountMinor: number;
+  currency: string;
+  /** What the vendor itself says of the status, when unmapped: won / lost / open. */
+  vendorOutcome: 'won' | 'lost' | 'open';
+  fields: CrmField[];
+  contactIds: string[];
+  emails: string[];
+  phones: string[];
+};
+
+export type ContactChange = {
+  contactId: string;
+  emails: string[];
+  phones: string[];
+  dealIds: string[];
+};
+
+export type Changes = { deals: DealChange[]; contacts: ContactChange[]; ignored: number };
+
+export function emptyDeal(dealId: string, action: DealAction): DealChange {
+  return {
+    dealId,
+    action,
+    changedAt: null,
+    complete: true,
+    deleted: action === 'delete',
+    createdAt: null,
+    closedAt: null,
+    name: '',
+    pipelineId: '',
+    statusId: '',
+    amountMinor: 0,
+    currency: '',
+    vendorOutcome: 'open',
+    fields: [],
+    contactIds: [],
+    emails: [],
+    phones: [],
+  };
+}
+
+/** Unix seconds of an ISO date or a unix-seconds number/string; null otherwise. */
+export function toUnixSeconds(raw: unknown): number | null {
+  if (raw === null || raw === undefined || raw === '') return null;
+  if (typeof raw === 'number' || /^\d+$/.test(String(raw))) {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) return null;
+    return n > 1e11 ? Math.floor(n / 1000) : Math.floor(n);
+  }
+  const ms = Date.parse(String(raw));
+  return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
+}

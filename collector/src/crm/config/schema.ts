@@ -1,0 +1,173 @@
+// The CRM configuration: Throughline's funnel, and per CRM source its secret,
+// account, API credentials, status mapping, identity fields, filters, kept fields
+// and calculated fields. One declared schema, used for the file and for the
+// admin API alike; everything a person can get wrong is refused with a message
+// that says where (`sources.amo.pipelines.9217056.142: no stage "Paid"`).
+import { z } from 'zod';
+import { compileFormula, type CompiledFormula } from '../fields/calculated.js';
+
+export const MARKERS = ['won', 'lost', 'returned', 'paused'] as const;
+export type Marker = (typeof MARKERS)[number];
+
+const secret = z.string().min(16, 'at least 16 characters').regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only (it goes into a URL)');
+const url = z.url().transform((u) => u.replace(/\/+$/, ''));
+
+/** Pipeline id (or `*` for every other pipeline) → CRM status id / name → funnel stage. */
+const pipelines = z.record(z.string().min(1), z.record(z.string().min(1), z.string().min(1)));
+
+const common = {
+  secret,
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as RUB').default('RUB'),
+  pipelines: pipelines.default({}),
+  /** Identity id → the CRM fields (name, id or code) that may carry it. */
+  identityFields: z
+    .object({
+      visitor_id: z.array(z.string()).default(['visitor_id']),
+      ga_cid: z.array(z.string()).default(['ga_cid', '_ga']),
+      ym_uid: z.array(z.string()).default(['ym_uid', '_ym_uid']),
+      utm_source: z.array(z.string()).default(['utm_source']),
+      utm_medium: z.array(z.string()).default(['utm_medium']),
+      utm_campaign: z.array(z.string()).default(['utm_campaign']),
+      utm_term: z.array(z.string()).default(['utm_term']),
+      utm_content: z.array(z.string()).default(['utm_content']),
+      email: z.array(z.string()).default(['email']),
+      phone: z.array(z.string()).default(['phone']),
+    })
+    .prefault({}),
+  /** A deal is kept only when every filter holds: its field equals the value. */
+  filters: z.array(z.object({ field: z.string().min(1), equals: z.string() }).strict()).default([]),
+  /** Custom fields to keep (name, id or code); empty keeps them all. */
+  keepFields: z.array(z.string().min(1)).default([]),
+  calculated: z
+    .array(
+      z
+        .object({
+          name: z.string().min(1),
+          formula: z.string().min(1),
+          variables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name: letters, digits, _'), z.string().min(1)).default({}),
+        })
+        .strict(),
+    )
+    .default([]),
+};
+
+const amocrm = z
+  .object({
+    kind: z.literal('amocrm'),
+    ...common,
+    account: z
+      .object({ id: z.string().regex(/^\d+$/).optional(), subdomain: z.string().min(1).optional() })
+      .strict()
+      .refine((a) => a.id || a.subdomain, 'give the account id, the subdomain or both'),
+    api: z
+      .object({
+        baseUrl: url,
+        clientId: z.string().min(1),
+        clientSecret: z.string().min(1),
+        redirectUri: z.string().min(1),
+        refreshToken: z.string().optional(),
+        accessToken: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const zoho = z
+  .object({
+    kind: z.literal('zoho'),
+    ...common,
+    /** The token Zoho echoes in every Notifications API callback. */
+    notificationToken: z.string().min(16, 'at least 16 characters').optional(),
+    api: z
+      .object({
+        accountsUrl: url,
+        apiDomain: url.optional(),
+        clientId: z.string().min(1),
+        clientSecret: z.string().min(1),
+        refreshToken: z.string().min(1),
+      })
+      .strict()
+      .optional(),
+    watch: z
+      .object({ notifyUrl: z.url(), channelId: z.string().regex(/^\d+$/), renewHours: z.number().min(1).max(168).default(12) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const imported = z.object({ kind: z.literal('import'), ...common }).strict();
+
+const source = z.discriminatedUnion('kind', [amocrm, zoho, imported]);
+
+export const crmConfigSchema = z
+  .object({
+    funnel: z
+      .array(z.object({ stage: z.string().min(1).max(100), marker: z.enum(MARKERS).optional() }).strict())
+      .default([]),
+    sources: z.record(z.string().regex(/^[a-z0-9_-]{1,40}$/, 'lower-case letters, digits, _ and -'), source).default({}),
+  })
+  .strict();
+
+export type CrmConfig = z.output<typeof crmConfigSchema>;
+export type SourceConfig = CrmConfig['sources'][string];
+export type AmoSource = Extract<SourceConfig, { kind: 'amocrm' }>;
+export type ZohoSource = Extract<SourceConfig, { kind: 'zoho' }>;
+
+export type Stage = { name: string; index: number; marker: Marker | null };
+export type Funnel = { stages: Stage[]; byName: Map<string, Stage>; byMarker: Map<Marker, Stage> };
+
+/** A validated configuration with its funnel indexed and its formulas compiled. */
+export type LoadedConfig = {
+  raw: CrmConfig;
+  funnel: Funnel;
+  formulas: Map<string, CompiledFormula[]>;
+};
+
+export class CrmConfigError extends Error {}
+
+/** Validates a parsed JSON value; throws CrmConfigError listing every problem. */
+export function loadCrmConfig(value: unknown): LoadedConfig {
+  const parsed = crmConfigSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new CrmConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('\n'));
+  }
+  const raw = parsed.data;
+  const problems: string[] = [];
+  const stages: Stage[] = [];
+  const byName = new Map<string, Stage>();
+  const byMarker = new Map<Marker, Stage>();
+  raw.funnel.forEach((s, i) => {
+    const stage: Stage = { name: s.stage, index: i + 1, marker: s.marker ?? null };
+    if (byName.has(s.stage)) problems.push(`funnel.${i}: stage "${s.stage}" appears twice`);
+    if (stage.marker) {
+      const other = byMarker.get(stage.marker);
+      if (other) {
+        problems.push(`funnel.${i}: marker "${stage.marker}" is already on stage "${other.name}"; each marker may be on one stage only`);
+      } else byMarker.set(stage.marker, stage);
+    }
+    byName.set(s.stage, stage);
+    stages.push(stage);
+  });
+  const formulas = new Map<string, CompiledFormula[]>();
+  for (const [id, src] of Object.entries(raw.sources)) {
+    for (const [pipeline, statuses] of Object.entries(src.pipelines)) {
+      for (const [status, stage] of Object.entries(statuses)) {
+        if (!byName.has(stage)) problems.push(`sources.${id}.pipelines.${pipeline}.${status}: no stage "${stage}" in the funnel`);
+      }
+    }
+    const compiled: CompiledFormula[] = [];
+    src.calculated.forEach((c, i) => {
+      try {
+        compiled.push(compileFormula(c));
+      } catch (err) {
+        problems.push(`sources.${id}.calculated.${i}: ${(err as Error).message}`);
+      }
+    });
+    formulas.set(id, compiled);
+    if (src.kind === 'zoho' && src.watch && !src.api) problems.push(`sources.${id}.watch: needs api credentials to subscribe`);
+    if (src.kind === 'zoho' && src.watch && !src.notificationToken) problems.push(`sources.${id}.watch: needs notificationToken`);
+  }
+  if (problems.length) throw new CrmConfigError(problems.join('\n'));
+  return { raw, funnel: { stages, byName, byMarker }, formulas };
+}

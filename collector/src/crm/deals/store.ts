@@ -1,0 +1,67 @@
+// The deals and identity_links tables, as the CRM side reads and writes them.
+// Webhooks are few, so rows go straight to ClickHouse (no batching) and a
+// webhook is acknowledged only once its rows are stored.
+import type { ClickHouseClient } from '../../clickhouse/client.js';
+import { str, num } from '../../clickhouse/sql.js';
+import type { IdentityIds } from '../fields/select.js';
+
+/** One row of `deals` (collector/migrations/0010_deals.sql). */
+export type DealRow = {
+  source: string;
+  deal_id: string;
+  version: number;
+  changed_at: string;
+  received_at: string;
+  created_at: string;
+  closed_at: string;
+  name: string;
+  pipeline_id: string;
+  status_id: string;
+  stage: string;
+  stage_index: number;
+  outcome: string;
+  stages_passed: string[];
+  lost_from_stage: string;
+  amount_minor: number;
+  currency: string;
+  deleted: number;
+  contact_ids: string[];
+  email_hashes: string[];
+  phone_hashes: string[];
+  field_names: string[];
+  field_values: string[];
+} & Omit<IdentityIds, 'emails' | 'phones'>;
+
+export type LinkKind = 'visitor' | 'ga' | 'ym' | 'email' | 'phone' | 'deal' | 'contact';
+export type LinkRow = { kind_a: LinkKind; id_a: string; kind_b: LinkKind; id_b: string; evidence: string; linked_at: string };
+
+const COLUMNS = `source, deal_id, toString(version) AS version, toString(changed_at) AS changed_at, toString(received_at) AS received_at,
+  toString(created_at) AS created_at, toString(closed_at) AS closed_at, name, pipeline_id, status_id, stage, stage_index, outcome,
+  stages_passed, lost_from_stage, toString(amount_minor) AS amount_minor, currency, deleted, contact_ids, visitor_id, ga_cid, ym_uid,
+  utm_source, utm_medium, utm_campaign, utm_term, utm_content, email_hashes, phone_hashes, field_names, field_values`;
+
+/** The deal's newest row, or its newest row below `belowVersion`; null when none. */
+export async function latestDeal(ch: ClickHouseClient, source: string, dealId: string, belowVersion?: number): Promise<DealRow | null> {
+  const below = belowVersion === undefined ? '' : ` AND version < ${num(belowVersion)}`;
+  const rs = await ch.query({
+    query: `SELECT ${COLUMNS} FROM deals WHERE source = ${str(source)} AND deal_id = ${str(dealId)}${below} ORDER BY version DESC LIMIT 1`,
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<Record<string, unknown>>();
+  if (!row) return null;
+  return {
+    ...(row as unknown as DealRow),
+    version: Number(row.version),
+    amount_minor: Number(row.amount_minor),
+    stage_index: Number(row.stage_index),
+    deleted: Number(row.deleted),
+  };
+}
+
+export async function insertDeals(ch: ClickHouseClient, rows: DealRow[]): Promise<void> {
+  if (rows.length) await ch.insert({ table: 'deals', values: rows, format: 'JSONEachRow' });
+}
+
+export async function insertLinks(ch: ClickHouseClient, rows: LinkRow[]): Promise<void> {
+  if (rows.length) await ch.insert({ table: 'identity_links', values: rows, format: 'JSONEachRow' });
+}

@@ -1,0 +1,103 @@
+// How a source's configuration reads a deal's fields: filters, the custom
+// fields kept, the identity ids (visitor, GA, Metrika, UTM, e-mail, phone) and
+// calculated fields. A field is named in the configuration by its CRM name, id
+// or code, compared without case.
+import type { CrmField, DealChange } from '../change.js';
+import type { SourceConfig } from '../config/schema.js';
+import type { CompiledFormula } from './calculated.js';
+import { toNumber } from './calculated.js';
+import { normalizeVisitorId } from '../../inbound-email/visitor-tag.js';
+
+const fold = (s: string) => s.trim().toLowerCase();
+
+function matches(field: CrmField, names: string[]): boolean {
+  const wanted = new Set(names.map(fold));
+  return wanted.has(fold(field.name)) || (field.id !== '' && wanted.has(fold(field.id))) || (field.code !== '' && wanted.has(fold(field.code)));
+}
+
+/** The deal's standard fields, addressable by filters and formulas like custom ones. */
+function standardFields(deal: DealChange): CrmField[] {
+  const std = (name: string, value: string): CrmField => ({ id: '', name, code: '', value });
+  return [std('name', deal.name), std('pipeline_id', deal.pipelineId), std('status_id', deal.statusId)];
+}
+
+export function fieldValues(deal: DealChange, names: string[]): string[] {
+  return [...deal.fields, ...standardFields(deal)].filter((f) => f.value !== '' && matches(f, names)).map((f) => f.value);
+}
+
+/** The first filter that the deal fails, or null when it passes them all. */
+export function failedFilter(deal: DealChange, filters: SourceConfig['filters']): string | null {
+  for (const f of filters) {
+    if (!fieldValues(deal, [f.field]).includes(f.equals)) return `${f.field} != ${f.equals}`;
+  }
+  return null;
+}
+
+export function keptFields(deal: DealChange, keep: string[]): CrmField[] {
+  return keep.length === 0 ? deal.fields : deal.fields.filter((f) => matches(f, keep));
+}
+
+/** `GA1.2.908899769.1600020018` (a raw _ga cookie) → `908899769.1600020018`. */
+export function gaClientId(raw: string): string {
+  const m = /^GA\d\.\d+\.(\d+\.\d+)$/.exec(raw.trim());
+  return m ? m[1]! : raw.trim();
+}
+
+export type IdentityIds = {
+  visitor_id: string;
+  ga_cid: string;
+  ym_uid: string;
+  utm_source: string;
+  utm_medium: string;
+  utm_campaign: string;
+  utm_term: string;
+  utm_content: string;
+  emails: string[];
+  phones: string[];
+};
+
+export function identityIds(deal: DealChange, cfg: SourceConfig['identityFields']): IdentityIds {
+  const first = (names: string[]) => fieldValues(deal, names)[0]?.trim() ?? '';
+  const visitor = fieldValues(deal, cfg.visitor_id).map(normalizeVisitorId).find((v) => v !== null) ?? '';
+  const ga = first(cfg.ga_cid);
+  const ym = first(cfg.ym_uid);
+  return {
+    visitor_id: visitor,
+    ga_cid: ga ? gaClientId(ga) : '',
+    ym_uid: /^\d{6,30}$/.test(ym) ? ym : '',
+    utm_source: first(cfg.utm_source),
+    utm_medium: first(cfg.utm_medium),
+    utm_campaign: first(cfg.utm_campaign),
+    utm_term: first(cfg.utm_term),
+    utm_content: first(cfg.utm_content),
+    emails: [...deal.emails, ...fieldValues(deal, cfg.email)],
+    phones: [...deal.phones, ...fieldValues(deal, cfg.phone)],
+  };
+}
+
+export type Calculated = { values: CrmField[]; errors: string[] };
+
+/** Evaluates every calculated field; a missing or non-numeric input skips that field with a reason. */
+export function calculate(deal: DealChange, formulas: CompiledFormula[], calculated: SourceConfig['calculated']): Calculated {
+  const values: CrmField[] = [];
+  const errors: string[] = [];
+  formulas.forEach((f, i) => {
+    const vars = calculated[i]?.variables ?? {};
+    const scope: Record<string, number> = {};
+    for (const sym of f.symbols) {
+      const n = sym === 'amount' && !(sym in vars) ? deal.amountMinor / 100 : toNumber(fieldValues(deal, [vars[sym] ?? sym])[0]);
+      if (n === null) {
+        errors.push(`${f.name}: ${vars[sym] ?? sym} is not a number`);
+        return;
+      }
+      scope[sym] = n;
+    }
+    try {
+      const out = f.evaluate(scope);
+      values.push({ id: '', name: f.name, code: '', value: String(Math.round(out * 1e6) / 1e6) });
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+  });
+  return { values, errors };
+}

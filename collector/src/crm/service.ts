@@ -1,0 +1,111 @@
+// The CRM side of a running collector: the configuration in force, the API
+// clients of the sources that have credentials, the deal ingest, and the timer
+// that renews Zoho notification channels. Created once at start-up.
+import type { Logger } from 'pino';
+import type { ClickHouseClient } from '../clickhouse/client.js';
+import { AmoApi } from './amocrm/api.js';
+import { loadCrmConfig, type AmoSource, type LoadedConfig, type ZohoSource } from './config/schema.js';
+import { readConfigFile, readStoredConfig, saveConfig, writeFunnelStages } from './config/store.js';
+import { DealIngest } from './deals/ingest.js';
+import { TokenStore } from './oauth/tokens.js';
+import { ZohoApi } from './zoho/api.js';
+
+export type CrmOptions = {
+  configPath: string | undefined;
+  adminToken: string | undefined;
+  inboundEmailSecret: string | undefined;
+  identity: { key: string; defaultCountry: string };
+};
+
+export class Crm {
+  private loaded: LoadedConfig = loadCrmConfig({});
+  private amoClients = new Map<string, AmoApi>();
+  private zohoClients = new Map<string, ZohoApi>();
+  private renewTimer: NodeJS.Timeout | null = null;
+  readonly tokens: TokenStore;
+  readonly ingest: DealIngest;
+
+  constructor(
+    readonly ch: ClickHouseClient,
+    readonly log: Logger,
+    readonly options: CrmOptions,
+  ) {
+    this.tokens = new TokenStore(ch);
+    this.ingest = new DealIngest(ch, log, options.identity);
+  }
+
+  get config(): LoadedConfig {
+    return this.loaded;
+  }
+
+  /** Loads the newer of the file and the stored configuration and puts it in force. */
+  async start(): Promise<void> {
+    const file = this.options.configPath ? await readConfigFile(this.options.configPath) : null;
+    const stored = await readStoredConfig(this.ch);
+    const chosen = stored && (!file || stored.savedAt > file.mtime) ? stored.config : file?.config;
+    if (chosen) await this.use(chosen);
+    else await writeFunnelStages(this.ch, this.loaded);
+  }
+
+  /** Replaces the configuration (admin API): validated before, stored durably, then in force. */
+  async replace(value: unknown): Promise<LoadedConfig> {
+    const next = loadCrmConfig(value);
+    await saveConfig(this.ch, next);
+    await this.use(next);
+    return next;
+  }
+
+  private async use(next: LoadedConfig): Promise<void> {
+    await writeFunnelStages(this.ch, next);
+    this.loaded = next;
+    this.amoClients.clear();
+    this.zohoClients.clear();
+    this.scheduleRenewals();
+    this.log.info({ stages: next.funnel.stages.length, sources: Object.keys(next.raw.sources) }, 'CRM configuration in force');
+  }
+
+  amoApi(id: string, src: AmoSource): AmoApi | null {
+    if (!src.api) return null;
+    let client = this.amoClients.get(id);
+    if (!client) this.amoClients.set(id, (client = new AmoApi(id, src.api, this.tokens)));
+    return client;
+  }
+
+  zohoApi(id: string, src: ZohoSource): ZohoApi | null {
+    if (!src.api) return null;
+    let client = this.zohoClients.get(id);
+    if (!client) this.zohoClients.set(id, (client = new ZohoApi(id, src.api, this.tokens)));
+    return client;
+  }
+
+  /** Subscribes (or renews) a Zoho source's notification channel for twice its renewal period. */
+  async renewZohoWatch(id: string): Promise<Date> {
+    const src = this.loaded.raw.sources[id];
+    if (!src || src.kind !== 'zoho' || !src.watch || !src.notificationToken) throw new Error(`source ${id} has no Zoho watch configured`);
+    const api = this.zohoApi(id, src)!;
+    const expiresAt = new Date(Math.floor(Date.now() / 1000) * 1000 + 2 * src.watch.renewHours * 3_600_000);
+    await api.watch(src.watch, src.notificationToken, expiresAt);
+    return expiresAt;
+  }
+
+  private scheduleRenewals(): void {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+    const watched = Object.entries(this.loaded.raw.sources).filter(([, s]) => s.kind === 'zoho' && s.watch);
+    if (!watched.length) return;
+    const renewAll = () => {
+      for (const [id] of watched) {
+        this.renewZohoWatch(id).catch((err: unknown) => this.log.warn({ source: id, err: String(err) }, 'Zoho channel renewal failed'));
+      }
+    };
+    const hours = Math.min(...watched.map(([, s]) => (s.kind === 'zoho' && s.watch ? s.watch.renewHours : 12)));
+    this.renewTimer = setInterval(renewAll, hours * 3_600_000);
+    this.renewTimer.unref();
+    renewAll();
+  }
+
+  close(): void {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+  }
+}

@@ -1,0 +1,110 @@
+// Zoho CRM API client: the OAuth refresh against the data centre's accounts
+// server (its answer names the api_domain), reading a deal back after a
+// Notifications API callback, the Stage pick list's forecast types, and the
+// Notifications API subscription (channels expire and are renewed).
+import type { ZohoSource } from '../config/schema.js';
+import { ApiError, OAuthClient, requestJson } from '../oauth/client.js';
+import type { Tokens, TokenStore } from '../oauth/tokens.js';
+
+type ZohoApiConfig = NonNullable<ZohoSource['api']>;
+type TokenAnswer = { access_token?: string; api_domain?: string; expires_in?: number; error?: string };
+
+export type ZohoRecord = Record<string, unknown>;
+
+export class ZohoApi extends OAuthClient {
+  private forecasts: Map<string, string> | null = null;
+
+  constructor(
+    sourceId: string,
+    private readonly cfg: ZohoApiConfig,
+    tokens: TokenStore,
+  ) {
+    super(sourceId, tokens);
+  }
+
+  protected override authorization(accessToken: string): string {
+    return `Zoho-oauthtoken ${accessToken}`;
+  }
+
+  protected override async refresh(): Promise<Tokens> {
+    const form = new URLSearchParams({
+      refresh_token: this.cfg.refreshToken,
+      client_id: this.cfg.clientId,
+      client_secret: this.cfg.clientSecret,
+      grant_type: 'refresh_token',
+    });
+    const res = await requestJson(`${this.cfg.accountsUrl}/oauth/v2/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
+    const body = res.body as TokenAnswer | null;
+    if (res.status !== 200 || !body?.access_token) {
+      throw new ApiError(`Zoho token request failed with ${res.status}${body?.error ? ` (${body.error})` : ''}`, res.status);
+    }
+    const tokens: Tokens = {
+      accessToken: body.access_token,
+      refreshToken: this.cfg.refreshToken,
+      expiresAt: Math.floor(Date.now() / 1000) + Number(body.expires_in ?? 3600),
+      apiDomain: body.api_domain ?? '',
+    };
+    await this.tokens.save(this.sourceId, tokens);
+    return tokens;
+  }
+
+  private base(t: Tokens): string {
+    const domain = this.cfg.apiDomain ?? t.apiDomain;
+    if (!domain) throw new ApiError(`Zoho source ${this.sourceId}: no api domain known`, 500);
+    return domain.replace(/\/+$/, '');
+  }
+
+  /** The deal record, or null when Zoho no longer has it. */
+  async getDeal(id: string): Promise<ZohoRecord | null> {
+    const res = await this.authorized((t) => `${this.base(t)}/crm/v7/Deals/${encodeURIComponent(id)}`);
+    if (res.status === 204 || res.status === 404) return null;
+    const data = (res.body as { data?: unknown[] } | null)?.data;
+    if (res.status !== 200 || !Array.isArray(data)) throw new ApiError(`Zoho GET /crm/v7/Deals/${id} answered ${res.status}`, res.status);
+    const record = data[0];
+    return typeof record === 'object' && record !== null ? (record as ZohoRecord) : null;
+  }
+
+  /** Stage name → forecast type (`Open`, `Closed Won`, `Closed Lost`), read once. */
+  async stageForecasts(): Promise<Map<string, string>> {
+    if (this.forecasts) return this.forecasts;
+    const res = await this.authorized((t) => `${this.base(t)}/crm/v7/settings/fields?module=Deals`);
+    const fields = (res.body as { fields?: { api_name?: string; pick_list_values?: { actual_value?: string; display_value?: string; forecast_type?: string }[] }[] } | null)?.fields;
+    if (res.status !== 200 || !Array.isArray(fields)) throw new ApiError(`Zoho GET /crm/v7/settings/fields answered ${res.status}`, res.status);
+    const map = new Map<string, string>();
+    for (const v of fields.find((f) => f.api_name === 'Stage')?.pick_list_values ?? []) {
+      if (v.forecast_type) {
+        if (v.actual_value) map.set(v.actual_value, v.forecast_type);
+        if (v.display_value) map.set(v.display_value, v.forecast_type);
+      }
+    }
+    this.forecasts = map;
+    return map;
+  }
+
+  /** Subscribes (or renews) the channel that sends every Deals change to notifyUrl. */
+  async watch(w: { channelId: string; notifyUrl: string }, token: string, expiresAt: Date): Promise<void> {
+    const body = {
+      watch: [
+        {
+          channel_id: w.channelId,
+          events: ['Deals.all'],
+          channel_expiry: expiresAt.toISOString().replace(/\.\d{3}Z$/, '+00:00'),
+          token,
+          notify_url: w.notifyUrl,
+          return_affected_field_values: true,
+        },
+      ],
+    };
+    const res = await this.authorized((t) => `${this.base(t)}/crm/v7/actions/watch`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const status = (res.body as { watch?: { status?: string }[] } | null)?.watch?.[0]?.status;
+    if (res.status !== 200 || status !== 'success') throw new ApiError(`Zoho watch answered ${res.status} ${status ?? ''}`.trim(), res.status);
+  }
+}
