@@ -35,9 +35,9 @@ export type DealRow = {
 export type LinkKind = 'visitor' | 'ga' | 'ym' | 'email' | 'phone' | 'deal' | 'contact';
 export type LinkRow = { kind_a: LinkKind; id_a: string; kind_b: LinkKind; id_b: string; evidence: string; linked_at: string };
 
-const COLUMNS = `source, deal_id, toString(version) AS version, toString(changed_at) AS changed_at, toString(received_at) AS received_at,
-  toString(created_at) AS created_at, toString(closed_at) AS closed_at, name, pipeline_id, status_id, stage, stage_index, outcome,
-  stages_passed, lost_from_stage, toString(amount_minor) AS amount_minor, currency, deleted, contact_ids, visitor_id, ga_cid, ym_uid,
+// 64-bit integers arrive quoted (output_format_json_quote_64bit_integers) and are read with Number().
+const COLUMNS = `source, deal_id, version, changed_at, received_at, created_at, closed_at, name, pipeline_id, status_id, stage,
+  stage_index, outcome, stages_passed, lost_from_stage, amount_minor, currency, deleted, contact_ids, visitor_id, ga_cid, ym_uid,
   utm_source, utm_medium, utm_campaign, utm_term, utm_content, email_hashes, phone_hashes, field_names, field_values`;
 
 /** The deal's newest row, or its newest row below `belowVersion`; null when none. */
