@@ -53,6 +53,8 @@ SELECT
   argMax(utm_campaign, version) AS utm_campaign,
   argMax(utm_term, version) AS utm_term,
   argMax(utm_content, version) AS utm_content,
+  argMax(email_hashes, version) AS email_hashes,
+  argMax(phone_hashes, version) AS phone_hashes,
   argMax(field_names, version) AS field_names,
   argMax(field_values, version) AS field_values
 FROM {db}.deals
