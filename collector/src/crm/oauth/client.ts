@@ -31,6 +31,8 @@ export async function requestJson(url: string, init: RequestInit): Promise<ApiRe
 }
 
 export abstract class OAuthClient {
+  private refreshing: Promise<Tokens> | null = null;
+
   constructor(
     protected readonly sourceId: string,
     protected readonly tokens: TokenStore,
@@ -48,7 +50,15 @@ export abstract class OAuthClient {
   protected async currentTokens(): Promise<Tokens> {
     const stored = (await this.tokens.get(this.sourceId)) ?? this.initialTokens();
     if (stored && stored.accessToken && stored.expiresAt > Date.now() / 1000 + 60) return stored;
-    return this.refresh(stored);
+    return this.refreshOnce(stored);
+  }
+
+  /** One refresh at a time: amoCRM's refresh tokens work once, so concurrent requests share it. */
+  private refreshOnce(current: Tokens | null): Promise<Tokens> {
+    this.refreshing ??= this.refresh(current).finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
   }
 
   /** A request with the access token; on 401 the token is refreshed and the request sent once more. */
@@ -58,7 +68,7 @@ export abstract class OAuthClient {
       requestJson(url(t), { ...init, headers: { ...(init.headers as Record<string, string>), Authorization: this.authorization(t.accessToken) } });
     let res = await send(tokens);
     if (res.status === 401) {
-      tokens = await this.refresh(tokens);
+      tokens = await this.refreshOnce(tokens);
       res = await send(tokens);
     }
     return res;
