@@ -18,7 +18,11 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = pino({ level: config.logLevel });
-  const svc = await startServices(config, log);
+  const svc = await startServices(config, log).catch((err: unknown) => {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`throughline collector: ${err.message}\n`);
+    process.exit(78);
+  });
   const server = createCollectorServer(svc);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const addr = server.address();

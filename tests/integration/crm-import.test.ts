@@ -1,11 +1,13 @@
 // Any other CRM: the JSON deals API and the CSV upload, into the real ClickHouse.
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashEmail, hashPhone } from '../../collector/src/identity/hash.js';
 import { freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
-import { startCollector, type RunningCollector } from '../helpers/collector.js';
+import { CLICKHOUSE_URL } from '../helpers/env.js';
+import { COLLECTOR_MAIN, startCollector, type RunningCollector } from '../helpers/collector.js';
 
 const SECRET = 'shop_secret_0123456789abcdef';
 const KEY = 'import-identity-key-0123456789';
@@ -110,5 +112,25 @@ describe('deal import (JSON and CSV)', () => {
     expect((await post('deals', '{', 'application/json')).status).toBe(400);
     expect((await post('deals', '{}', 'application/json', 'wrong_secret_0123456789abcdef')).status).toBe(401);
     expect(await db.rows(`SELECT count() AS n FROM deals`)).toEqual(before);
+  });
+
+  it('refuses to start on a bad CRM configuration file and says where the mistake is', async () => {
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ funnel: [{ stage: 'Paid', marker: 'won' }, { stage: 'Closed', marker: 'won' }], sources: { shop: { kind: 'import', secret: 'short' } } }));
+    const r = spawnSync(process.execPath, [COLLECTOR_MAIN], {
+      env: { PATH: process.env.PATH, CLICKHOUSE_URL, CLICKHOUSE_DATABASE: db.name, CRM_CONFIG: bad, THROUGHLINE_PORT: '0' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain(`CRM_CONFIG ${bad}:`);
+    expect(r.stderr).toContain('sources.shop.secret: at least 16 characters');
+    const r2 = spawnSync(process.execPath, [COLLECTOR_MAIN], {
+      env: { PATH: process.env.PATH, CLICKHOUSE_URL, CLICKHOUSE_DATABASE: db.name, CRM_CONFIG: join(dir, 'missing.json'), THROUGHLINE_PORT: '0' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r2.status).toBe(78);
+    expect(r2.stderr).toMatch(/CRM_CONFIG .*missing\.json: ENOENT/);
   });
 });

@@ -4,6 +4,7 @@
 // admin API alike; everything a person can get wrong is refused with a message
 // that says where (`sources.amo.pipelines.9217056.142: no stage "Paid"`).
 import { z } from 'zod';
+import { ConfigError } from '../../config.js';
 import { compileFormula, type CompiledFormula } from '../fields/calculated.js';
 
 export const MARKERS = ['won', 'lost', 'returned', 'paused'] as const;
@@ -124,7 +125,8 @@ export type LoadedConfig = {
   formulas: Map<string, CompiledFormula[]>;
 };
 
-export class CrmConfigError extends Error {}
+/** A ConfigError: at start-up the collector stops with its message, as for a bad variable. */
+export class CrmConfigError extends ConfigError {}
 
 /** Validates a parsed JSON value; throws CrmConfigError listing every problem. */
 export function loadCrmConfig(value: unknown): LoadedConfig {
