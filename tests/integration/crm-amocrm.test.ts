@@ -218,6 +218,17 @@ describe('amoCRM webhooks into ClickHouse', () => {
     expect(await current('1001')).toMatchObject({ outcome: 'won', amount_minor: '1500000' });
   });
 
+  it('a status change delivered late adds its stage to the newest version, once', async () => {
+    await post(form(leadPairs('add', 0, { id: '1003', status: S.request, price: 100, modified: 1700000100 }), ACCOUNT));
+    await post(form(leadPairs('status', 0, { id: '1003', status: S.proposal, price: 100, modified: 1700000300 }), ACCOUNT));
+    const late = form(leadPairs('status', 0, { id: '1003', status: S.qualified, price: 100, modified: 1700000200 }), ACCOUNT);
+    expect((await post(late)).status).toBe(200);
+    expect(await current('1003')).toMatchObject({ stage: '3 Proposal', stages_passed: ['1 Request', '2 Qualified', '3 Proposal'] });
+    expect(await versions('1003')).toEqual({ rows: 4, versions: 4 });
+    expect((await post(late)).status).toBe(200);
+    expect(await versions('1003')).toEqual({ rows: 4, versions: 4 });
+  });
+
   it('a deal lost from stage 2 keeps only the stages it went through', async () => {
     await post(form(leadPairs('add', 0, { id: '1002', status: S.qualified, price: 5000, modified: 1700001000 }), ACCOUNT));
     await post(form(leadPairs('status', 0, { id: '1002', status: S.lost, price: 5000, modified: 1700001100 }), ACCOUNT));
@@ -342,6 +353,14 @@ describe('amoCRM webhooks into ClickHouse', () => {
     ]);
     const raw = await db.rows(`SELECT count() AS n FROM identity_links WHERE id_b LIKE '%916%' OR id_b LIKE '%@%'`);
     expect(raw).toEqual([{ n: '0' }]);
+  });
+
+  it('a delete of a lead the API no longer returns repeats its last known fields', async () => {
+    api.requests.length = 0;
+    const r = await post(form([['leads[delete][0][id]', '3001']], ACCOUNT));
+    expect(await r.json()).toMatchObject({ deals: 1 });
+    expect(api.requests.map((q) => `${q.method} ${q.path}`)).toEqual(['GET /api/v4/leads/3001?with=contacts']);
+    expect(await current('3001')).toMatchObject({ deleted: 1, stage: '4 Contract', amount_minor: '10000' });
   });
 
   it('refuses a bad secret, a body that is not amoCRM’s and another account, storing nothing', async () => {

@@ -149,6 +149,23 @@ export class DealIngest {
     await insertDeals(this.ch, [row]);
     result.deals += 1;
     result.links += await this.linkDeal(ctx, row);
+    await this.catchUp(ctx, row);
+  }
+
+  /**
+   * A change delivered after a newer one is history, not the current state; but
+   * the stages it passed are passed. When they are missing from the newest
+   * version, a version just above it adds them (once: a repeated delivery finds
+   * nothing missing).
+   */
+  private async catchUp(ctx: IngestContext, late: DealRow): Promise<void> {
+    const newest = await latestDeal(this.ch, ctx.sourceId, late.deal_id);
+    if (!newest || newest.version <= late.version) return;
+    const missing = late.stages_passed.filter((s) => !newest.stages_passed.includes(s));
+    if (!missing.length) return;
+    const order = (name: string) => ctx.config.funnel.byName.get(name)?.index ?? Number.MAX_SAFE_INTEGER;
+    const stages = [...newest.stages_passed, ...missing].sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+    await insertDeals(this.ch, [{ ...newest, version: newest.version + 1, received_at: late.received_at, stages_passed: stages }]);
   }
 
   /**
