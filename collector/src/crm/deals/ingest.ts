@@ -14,8 +14,8 @@ import type { LoadedConfig, SourceConfig } from '../config/schema.js';
 import { calculate, failedFilter, identityIds, keptFields } from '../fields/select.js';
 import { mapStatus } from '../funnel/mapping.js';
 import { advance, type FunnelState, type Outcome } from '../funnel/progress.js';
-import { insertDeals, insertLinks, latestDeal, type DealRow, type LinkRow } from './store.js';
-import { dealVersion } from './version.js';
+import { dealHistories, insertDeals, insertLinks, type DealRow, type LinkRow } from './store.js';
+import { dealVersion, versionSeconds } from './version.js';
 
 export type IngestResult = {
   deals: number;
@@ -50,26 +50,53 @@ export class DealIngest {
     private readonly identity: { key: string; defaultCountry: string },
   ) {}
 
-  async apply(ctx: IngestContext, deals: DealChange[], contacts: ContactChange[]): Promise<IngestResult> {
-    const result: IngestResult = { deals: 0, contacts: 0, links: 0, filtered: 0, repeated: 0, unknown: 0, errors: [] };
-    for (const change of deals) {
-      await this.serial(`${ctx.sourceId}:${change.dealId}`, () => this.applyDeal(ctx, change, result));
-    }
-    const links: LinkRow[] = [];
-    for (const c of contacts) {
-      const contact = `${ctx.sourceId}:${c.contactId}`;
-      const now = toDateTimeString(Date.now());
-      for (const h of this.emailHashes(c.emails)) links.push({ kind_a: 'contact', id_a: contact, kind_b: 'email', id_b: h, evidence: ctx.evidence, linked_at: now });
-      for (const h of this.phoneHashes(c.phones)) links.push({ kind_a: 'contact', id_a: contact, kind_b: 'phone', id_b: h, evidence: ctx.evidence, linked_at: now });
-      for (const d of c.dealIds) links.push({ kind_a: 'deal', id_a: `${ctx.sourceId}:${d}`, kind_b: 'contact', id_b: contact, evidence: ctx.evidence, linked_at: now });
-      result.contacts += 1;
-    }
-    await insertLinks(this.ch, links);
-    result.links += links.length;
-    return result;
+  /**
+   * Applies one delivery: the deals' histories are read in one query, every new
+   * version is computed in memory (in delivery order, each reading the versions
+   * before it), then the rows go to ClickHouse in one insert per table.
+   */
+  apply(ctx: IngestContext, deals: DealChange[], contacts: ContactChange[]): Promise<IngestResult> {
+    return this.serial(ctx.sourceId, async () => {
+      const result: IngestResult = { deals: 0, contacts: 0, links: 0, filtered: 0, repeated: 0, unknown: 0, errors: [] };
+      const changes: DealChange[] = [];
+      for (const change of deals) changes.push(await this.completed(ctx, change));
+      const history = await dealHistories(this.ch, ctx.sourceId, uniq(changes.map((c) => c.dealId)));
+      const rows: DealRow[] = [];
+      const links: LinkRow[] = [];
+      const now = Math.floor(Date.now() / 1000);
+      for (const change of changes) {
+        const list = history.get(change.dealId) ?? [];
+        history.set(change.dealId, list);
+        const row = change.complete ? this.versionOf(ctx, change, list, now, result) : this.bareVersionOf(ctx, change, list, now, result);
+        if (!row) continue;
+        remember(list, row);
+        rows.push(row);
+        links.push(...this.dealLinks(ctx, row));
+        const caughtUp = catchUp(ctx, list, row);
+        if (caughtUp) {
+          remember(list, caughtUp);
+          rows.push(caughtUp);
+        }
+        result.deals += 1;
+      }
+      const linkedAt = toDateTimeString(now * 1000);
+      for (const c of contacts) {
+        const contact = `${ctx.sourceId}:${c.contactId}`;
+        const link = (kind_a: LinkRow['kind_a'], id_a: string, kind_b: LinkRow['kind_b'], id_b: string) =>
+          links.push({ kind_a, id_a, kind_b, id_b, evidence: ctx.evidence, linked_at: linkedAt });
+        for (const h of this.emailHashes(c.emails)) link('contact', contact, 'email', h);
+        for (const h of this.phoneHashes(c.phones)) link('contact', contact, 'phone', h);
+        for (const d of c.dealIds) link('deal', `${ctx.sourceId}:${d}`, 'contact', contact);
+        result.contacts += 1;
+      }
+      await insertDeals(this.ch, rows);
+      await insertLinks(this.ch, links);
+      result.links = links.length;
+      return result;
+    });
   }
 
-  /** Runs `fn` after every earlier change of the same deal has been applied. */
+  /** Runs `fn` after every earlier delivery of the same source has been applied. */
   private async serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const before = this.queues.get(key) ?? Promise.resolve();
     const run = before.catch(() => undefined).then(fn);
@@ -89,36 +116,36 @@ export class DealIngest {
     return uniq(raw.map((p) => hashPhone(p, this.identity.key, this.identity.defaultCountry as CountryCode) ?? ''));
   }
 
-  private async applyDeal(ctx: IngestContext, incoming: DealChange, result: IngestResult): Promise<void> {
-    let change = incoming;
-    if (!change.complete && ctx.fetchDeal) {
-      const fetched = await ctx.fetchDeal(change.dealId);
-      if (fetched) change = { ...fetched, action: change.action, deleted: change.action === 'delete' || fetched.deleted, changedAt: fetched.changedAt ?? change.changedAt };
-    }
-    if (!change.complete) return this.applyBare(ctx, change, result);
+  /** A change that carries only an id, completed through the CRM's API when the source has one. */
+  private async completed(ctx: IngestContext, change: DealChange): Promise<DealChange> {
+    if (change.complete || !ctx.fetchDeal) return change;
+    const fetched = await ctx.fetchDeal(change.dealId);
+    if (!fetched) return change;
+    return { ...fetched, action: change.action, deleted: change.action === 'delete' || fetched.deleted, changedAt: fetched.changedAt ?? change.changedAt };
+  }
 
+  private versionOf(ctx: IngestContext, change: DealChange, list: DealRow[], now: number, result: IngestResult): DealRow | null {
     const filtered = failedFilter(change, ctx.source.filters);
     if (filtered) {
       result.filtered += 1;
       this.log.debug({ source: ctx.sourceId, deal: change.dealId, filtered }, 'deal filtered out');
-      return;
+      return null;
     }
-    const receivedAt = Math.floor(Date.now() / 1000);
-    const changedAt = change.changedAt ?? receivedAt;
+    const changedAt = change.changedAt ?? now;
     const version = dealVersion(change, changedAt);
-    const prev = await latestDeal(this.ch, ctx.sourceId, change.dealId, version);
+    const prev = below(list, version);
     const target = mapStatus(ctx.config.funnel, ctx.source, change.pipelineId, change.statusId, change.vendorOutcome);
     const state = advance(ctx.config.funnel, prev ? stateOf(prev) : null, target);
     const ids = identityIds(change, ctx.source.identityFields);
     const calc = calculate(change, ctx.config.formulas.get(ctx.sourceId) ?? [], ctx.source.calculated);
     result.errors.push(...calc.errors);
     const fields = [...keptFields(change, ctx.source.keepFields), ...calc.values];
-    const row: DealRow = {
+    return {
       source: ctx.sourceId,
       deal_id: change.dealId,
       version,
       changed_at: secondsToDateTime(changedAt),
-      received_at: secondsToDateTime(receivedAt),
+      received_at: secondsToDateTime(now),
       created_at: change.createdAt ? secondsToDateTime(change.createdAt) : (prev?.created_at ?? secondsToDateTime(changedAt)),
       closed_at: secondsToDateTime(change.closedAt ?? (state.outcome === 'won' || state.outcome === 'lost' ? changedAt : null)),
       name: clean(change.name),
@@ -146,26 +173,6 @@ export class DealIngest {
       field_names: fields.map((f) => clean(f.name)),
       field_values: fields.map((f) => clean(f.value)),
     };
-    await insertDeals(this.ch, [row]);
-    result.deals += 1;
-    result.links += await this.linkDeal(ctx, row);
-    await this.catchUp(ctx, row);
-  }
-
-  /**
-   * A change delivered after a newer one is history, not the current state; but
-   * the stages it passed are passed. When they are missing from the newest
-   * version, a version just above it adds them (once: a repeated delivery finds
-   * nothing missing).
-   */
-  private async catchUp(ctx: IngestContext, late: DealRow): Promise<void> {
-    const newest = await latestDeal(this.ch, ctx.sourceId, late.deal_id);
-    if (!newest || newest.version <= late.version) return;
-    const missing = late.stages_passed.filter((s) => !newest.stages_passed.includes(s));
-    if (!missing.length) return;
-    const order = (name: string) => ctx.config.funnel.byName.get(name)?.index ?? Number.MAX_SAFE_INTEGER;
-    const stages = [...newest.stages_passed, ...missing].sort((a, b) => order(a) - order(b) || a.localeCompare(b));
-    await insertDeals(this.ch, [{ ...newest, version: newest.version + 1, received_at: late.received_at, stages_passed: stages }]);
   }
 
   /**
@@ -174,45 +181,34 @@ export class DealIngest {
    * delete of an already deleted deal (or a restore of a live one) is a repeated
    * delivery and changes nothing.
    */
-  private async applyBare(ctx: IngestContext, change: DealChange, result: IngestResult): Promise<void> {
-    const last = await latestDeal(this.ch, ctx.sourceId, change.dealId);
+  private bareVersionOf(ctx: IngestContext, change: DealChange, list: DealRow[], now: number, result: IngestResult): DealRow | null {
+    const last = list[list.length - 1] ?? null;
     const deleted = change.action === 'delete' ? 1 : 0;
     if (last && last.deleted === deleted) {
       result.repeated += 1;
-      return;
+      return null;
     }
-    const now = Math.floor(Date.now() / 1000);
-    if (!last) {
-      if (change.action !== 'delete') {
-        result.unknown += 1;
-        return;
-      }
+    if (!last && change.action !== 'delete') {
+      result.unknown += 1;
+      return null;
     }
-    const changedAt = Math.max(change.changedAt ?? now, last ? Math.floor(last.version / 2 ** 21) : 0);
+    const changedAt = Math.max(change.changedAt ?? now, last ? versionSeconds(last.version) : 0);
     const version = dealVersion(change, changedAt);
-    const base: DealRow = last ?? {
-      ...EMPTY_ROW,
-      source: ctx.sourceId,
-      deal_id: change.dealId,
-      currency: ctx.source.currency,
-    };
-    const row: DealRow = {
+    const base: DealRow = last ?? { ...EMPTY_ROW, source: ctx.sourceId, deal_id: change.dealId, currency: ctx.source.currency };
+    return {
       ...base,
       version: last && version <= last.version ? last.version + 1 : version,
       changed_at: secondsToDateTime(changedAt),
       received_at: secondsToDateTime(now),
       deleted,
     };
-    await insertDeals(this.ch, [row]);
-    result.deals += 1;
   }
 
-  private async linkDeal(ctx: IngestContext, row: DealRow): Promise<number> {
+  private dealLinks(ctx: IngestContext, row: DealRow): LinkRow[] {
     const deal = `${ctx.sourceId}:${row.deal_id}`;
-    const at = row.received_at;
     const links: LinkRow[] = [];
     const add = (kind: LinkRow['kind_b'], id: string) => {
-      if (id) links.push({ kind_a: 'deal', id_a: deal, kind_b: kind, id_b: id, evidence: ctx.evidence, linked_at: at });
+      if (id) links.push({ kind_a: 'deal', id_a: deal, kind_b: kind, id_b: id, evidence: ctx.evidence, linked_at: row.received_at });
     };
     add('visitor', row.visitor_id);
     add('ga', row.ga_cid);
@@ -220,9 +216,37 @@ export class DealIngest {
     row.email_hashes.forEach((h) => add('email', h));
     row.phone_hashes.forEach((h) => add('phone', h));
     row.contact_ids.forEach((c) => add('contact', `${ctx.sourceId}:${c}`));
-    await insertLinks(this.ch, links);
-    return links.length;
+    return links;
   }
+}
+
+/** The newest version strictly below `version`. */
+function below(list: DealRow[], version: number): DealRow | null {
+  for (let i = list.length - 1; i >= 0; i--) if (list[i]!.version < version) return list[i]!;
+  return null;
+}
+
+/** Puts a row into a deal's history, kept sorted by version (a row of the same version replaces it). */
+function remember(list: DealRow[], row: DealRow): void {
+  const at = list.findIndex((r) => r.version >= row.version);
+  if (at === -1) list.push(row);
+  else list.splice(at, list[at]!.version === row.version ? 1 : 0, row);
+}
+
+/**
+ * A change delivered after a newer one is history, not the current state; but
+ * the stages it passed are passed. When they are missing from the newest
+ * version, a version just above it adds them (once: a repeated delivery finds
+ * nothing missing).
+ */
+function catchUp(ctx: IngestContext, list: DealRow[], late: DealRow): DealRow | null {
+  const newest = list[list.length - 1];
+  if (!newest || newest.version <= late.version) return null;
+  const missing = late.stages_passed.filter((s) => !newest.stages_passed.includes(s));
+  if (!missing.length) return null;
+  const order = (name: string) => ctx.config.funnel.byName.get(name)?.index ?? Number.MAX_SAFE_INTEGER;
+  const stages = [...newest.stages_passed, ...missing].sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+  return { ...newest, version: newest.version + 1, received_at: late.received_at, stages_passed: stages };
 }
 
 function stateOf(row: DealRow): FunnelState {

@@ -2,7 +2,7 @@
 // Webhooks are few, so rows go straight to ClickHouse (no batching) and a
 // webhook is acknowledged only once its rows are stored.
 import type { ClickHouseClient } from '../../clickhouse/client.js';
-import { str, num } from '../../clickhouse/sql.js';
+import { str } from '../../clickhouse/sql.js';
 import type { IdentityIds } from '../fields/select.js';
 
 /** One row of `deals` (collector/migrations/0010_deals.sql). */
@@ -40,22 +40,33 @@ const COLUMNS = `source, deal_id, version, changed_at, received_at, created_at, 
   stage_index, outcome, stages_passed, lost_from_stage, amount_minor, currency, deleted, contact_ids, visitor_id, ga_cid, ym_uid,
   utm_source, utm_medium, utm_campaign, utm_term, utm_content, email_hashes, phone_hashes, field_names, field_values`;
 
-/** The deal's newest row, or its newest row below `belowVersion`; null when none. */
-export async function latestDeal(ch: ClickHouseClient, source: string, dealId: string, belowVersion?: number): Promise<DealRow | null> {
-  const below = belowVersion === undefined ? '' : ` AND version < ${num(belowVersion)}`;
-  const rs = await ch.query({
-    query: `SELECT ${COLUMNS} FROM deals WHERE source = ${str(source)} AND deal_id = ${str(dealId)}${below} ORDER BY version DESC LIMIT 1`,
-    format: 'JSONEachRow',
-  });
-  const [row] = await rs.json<Record<string, unknown>>();
-  if (!row) return null;
-  return {
-    ...(row as unknown as DealRow),
-    version: Number(row.version),
-    amount_minor: Number(row.amount_minor),
-    stage_index: Number(row.stage_index),
-    deleted: Number(row.deleted),
-  };
+/** Ids per query: keeps the SQL well under max_query_size. */
+const IDS_PER_QUERY = 1000;
+
+/** Every stored version of these deals, oldest first, by deal id. */
+export async function dealHistories(ch: ClickHouseClient, source: string, dealIds: string[]): Promise<Map<string, DealRow[]>> {
+  const out = new Map<string, DealRow[]>();
+  for (let i = 0; i < dealIds.length; i += IDS_PER_QUERY) {
+    const ids = dealIds.slice(i, i + IDS_PER_QUERY).map(str).join(',');
+    // FINAL folds repeated deliveries still waiting for a merge.
+    const rs = await ch.query({
+      query: `SELECT ${COLUMNS} FROM deals FINAL WHERE source = ${str(source)} AND deal_id IN (${ids}) ORDER BY deal_id, version`,
+      format: 'JSONEachRow',
+    });
+    for (const raw of await rs.json<Record<string, unknown>>()) {
+      const row: DealRow = {
+        ...(raw as unknown as DealRow),
+        version: Number(raw.version),
+        amount_minor: Number(raw.amount_minor),
+        stage_index: Number(raw.stage_index),
+        deleted: Number(raw.deleted),
+      };
+      const list = out.get(row.deal_id) ?? [];
+      list.push(row);
+      out.set(row.deal_id, list);
+    }
+  }
+  return out;
 }
 
 export async function insertDeals(ch: ClickHouseClient, rows: DealRow[]): Promise<void> {
