@@ -2,8 +2,8 @@
 // import) hands its normalised changes here:
 //   filter → fields kept and calculated → status → stage (funnel rules) →
 //   version → row in `deals` → links in `identity_links`.
-// Changes of one deal are applied one at a time, so each reads the version
-// written before it.
+// Deliveries of one source are applied one at a time, and the changes of a
+// delivery in order, so each change reads the versions written before it.
 import type { Logger } from 'pino';
 import type { CountryCode } from 'libphonenumber-js';
 import type { ClickHouseClient } from '../../clickhouse/client.js';
