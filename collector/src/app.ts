@@ -4,6 +4,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { healthHandler } from './health/route.js';
 import { TRACKER_FILE } from './paths.js';
+import { reportsRouter } from './reports/route.js';
 import type { Services } from './services.js';
 
 export function createApp(svc: Services): Express {
@@ -17,6 +18,7 @@ export function createApp(svc: Services): Express {
   app.get('/t.js', (_req, res) => {
     res.sendFile(TRACKER_FILE, { maxAge: '1h', headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
   });
+  app.use(reportsRouter(svc));
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });

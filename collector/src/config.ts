@@ -25,6 +25,10 @@ const schema = z.object({
   IDENTITY_KEY: z.string().min(16, 'at least 16 characters').default('throughline-development-key-change-me'),
   /** Country whose numbering plan applies to phone numbers written without a country code. */
   PHONE_DEFAULT_COUNTRY: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 two-letter code such as RU').default('RU'),
+  /** Bearer token of the reports API, page and costs upload; unset disables them. */
+  REPORTS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** Attribution look-back: visits this many days before a conversion count as its touches. */
+  ATTRIBUTION_WINDOW_DAYS: int(1, 3650).default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -36,6 +40,7 @@ export type Config = {
   redis: { url: string; prefix: string };
   batch: { maxRows: number; maxMs: number };
   identity: { key: string; defaultCountry: string };
+  reports: { token: string | undefined; windowDays: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 };
 
@@ -64,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     batch: { maxRows: e.BATCH_MAX_ROWS, maxMs: e.BATCH_MAX_MS },
     identity: { key: e.IDENTITY_KEY, defaultCountry: e.PHONE_DEFAULT_COUNTRY },
+    reports: { token: e.REPORTS_TOKEN, windowDays: e.ATTRIBUTION_WINDOW_DAYS },
     logLevel: e.LOG_LEVEL,
   };
 }
