@@ -34,3 +34,21 @@ CREATE TABLE IF NOT EXISTS {db}.attribution_runs (
 ) ENGINE = MergeTree()
 PARTITION BY tuple()
 ORDER BY run;
+
+-- The touches of each conversion in a run: its person's visits up to a year
+-- before it (the longest look-back a report may ask for). Written once per
+-- resolution by one join of hits with the run's visitor ids, so the reports of
+-- every model and window read this small table instead of joining all hits again.
+CREATE TABLE IF NOT EXISTS {db}.attribution_touches (
+  run UInt64,
+  conv_key String,
+  conv_ts DateTime('UTC'),
+  ts DateTime('UTC'),
+  ts_ms UInt16,
+  channel String,
+  source String,
+  medium String,
+  campaign String
+) ENGINE = MergeTree()
+PARTITION BY run
+ORDER BY (conv_key, ts);

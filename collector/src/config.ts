@@ -28,7 +28,7 @@ const schema = z.object({
   /** Bearer token of the reports API, page and costs upload; unset disables them. */
   REPORTS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Attribution look-back: visits this many days before a conversion count as its touches. */
-  ATTRIBUTION_WINDOW_DAYS: int(1, 3650).default(90),
+  ATTRIBUTION_WINDOW_DAYS: int(1, 365).default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

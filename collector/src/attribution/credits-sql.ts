@@ -7,16 +7,17 @@
 // Levels (ClickHouse 18.16 allows one JOIN per SELECT level). Subquery columns
 // reach lambdas as array arguments (conv_tss, revs), never captured: 18.16 prunes
 // a column that only a lambda uses (CLICKHOUSE.md §5).
-//   1. visits ALL INNER JOIN the conversions' visitor ids, kept when the visit is
-//      inside the look-back window before the conversion;
-//   2. grouped per conversion into one sorted array of touches;
-//   3. every conversion ANY LEFT JOIN its touches (none: unattributed, kept);
-//   4. the model's weights, normalised, and the money split by cumulative
+//   1. the touches of the run (identity.ts joined them once from hits), kept when
+//      inside the look-back window before the conversion, grouped per conversion
+//      into one sorted array (a repeated hit counts once);
+//   2. every conversion ANY LEFT JOIN its touches (none: unattributed, kept);
+//   3. the model's weights, normalised, and the money split by cumulative
 //      rounding: touch i gets round(R·W_i) − round(R·W_{i−1}), W the running sum
 //      of weights, the last bound being R itself, so the parts sum to R exactly
 //      and the same input always gives the same kopecks;
-//   5. ARRAY JOIN into one row per touch.
+//   4. ARRAY JOIN into one row per touch.
 import { dateTime, ident, num } from '../clickhouse/sql.js';
+import { MAX_WINDOW_DAYS } from './identity.js';
 import { MODELS, type ModelName } from './models.js';
 
 /** Inclusive day range `YYYY-MM-DD`; either end may be open. */
@@ -43,10 +44,9 @@ export function conversionsFrom(db: string): string {
 export function creditsSql(q: CreditsQuery): string {
   const d = ident(q.db);
   const windowSec = Math.round(q.windowDays * 86400);
-  if (!(windowSec > 0)) throw new TypeError(`look-back window must be positive: ${q.windowDays}`);
+  if (!(windowSec > 0) || q.windowDays > MAX_WINDOW_DAYS) throw new TypeError(`look-back window must be 1 to ${MAX_WINDOW_DAYS} days: ${q.windowDays}`);
   const convs = conversionsFrom(q.db);
   const inPeriod = periodWhere('conv_ts', q.period);
-  const visitsWhere = `kind = 'visit' AND visitor_id != '' AND ${periodWhere('ts', q.period, windowSec)}`;
   const weights = MODELS[q.model].weights();
   return `
 SELECT conv_key, conv_kind, conv_ts, deal_source, deal_id, outcome, stage, stages_passed, lost_from_stage,
@@ -54,10 +54,10 @@ SELECT conv_key, conv_kind, conv_ts, deal_source, deal_id, outcome, stage, stage
 FROM (
   SELECT conv_key, conv_kind, conv_ts, deal_source, deal_id, outcome, stage, stages_passed, lost_from_stage,
     amount_minor, revenue_minor, length(t) AS touches,
-    if(touches = 0, ['${UNATTRIBUTED}'], arrayMap(x -> tupleElement(x, 4), t)) AS chs,
-    if(touches = 0, ['${UNATTRIBUTED}'], arrayMap(x -> tupleElement(x, 5), t)) AS srcs,
-    if(touches = 0, ['${UNATTRIBUTED}'], arrayMap(x -> tupleElement(x, 6), t)) AS meds,
-    if(touches = 0, ['${UNATTRIBUTED}'], arrayMap(x -> tupleElement(x, 7), t)) AS camps,
+    if(touches = 0, ['${UNATTRIBUTED}'], arrayMap(x -> tupleElement(x, 3), t)) AS chs,
+    if(touches = 0, ['${UNATTRIBUTED}'], arrayMap(x -> tupleElement(x, 4), t)) AS srcs,
+    if(touches = 0, ['${UNATTRIBUTED}'], arrayMap(x -> tupleElement(x, 5), t)) AS meds,
+    if(touches = 0, ['${UNATTRIBUTED}'], arrayMap(x -> tupleElement(x, 6), t)) AS camps,
     if(touches = 0, [conv_ts], arrayMap(x -> tupleElement(x, 1), t)) AS tss,
     arrayResize([conv_ts], length(tss), conv_ts) AS conv_tss,
     arrayResize([revenue_minor], length(tss), revenue_minor) AS revs,
@@ -71,15 +71,9 @@ FROM (
       amount_minor, revenue_minor
     FROM ${convs} AND ${inPeriod}
   ) ANY LEFT JOIN (
-    SELECT conv_key, arraySort(groupUniqArray(tuple(ts, ts_ms, event_id, channel, source, medium, campaign))) AS t
-    FROM (
-      SELECT visitor_id, ts, ts_ms, event_id, channel, source, medium, campaign
-      FROM ${d}.hits WHERE ${visitsWhere}
-    ) ALL INNER JOIN (
-      SELECT conv_key, conv_ts, arrayJoin(visitor_ids) AS visitor_id
-      FROM ${convs} AND ${inPeriod}
-    ) USING visitor_id
-    WHERE ts <= conv_ts AND ts > conv_ts - ${windowSec}
+    SELECT conv_key, arraySort(groupUniqArray(tuple(ts, ts_ms, channel, source, medium, campaign))) AS t
+    FROM ${d}.attribution_touches
+    WHERE run = (SELECT max(run) FROM ${d}.attribution_runs) AND ${inPeriod} AND ts > conv_ts - ${windowSec}
     GROUP BY conv_key
   ) USING conv_key
 ) ARRAY JOIN chs AS channel, srcs AS source, meds AS medium, camps AS campaign, tss AS touch_ts, ws AS share, credits AS credit_minor`;

@@ -4,10 +4,12 @@
 // (form leads, inbound e-mail, CRM contacts), and the GA / Metrika ids a visitor's
 // own hits carried. All of them are merged into connected components in Node
 // (union-find); each component's tracker visitor ids are written with each of its
-// conversions to attribution_conversions, where the credit SQL picks them up.
+// conversions to attribution_conversions, and one join of hits with those ids
+// writes each conversion's touches to attribution_touches, where the credit SQL
+// of every model picks them up.
 import { randomInt } from 'node:crypto';
 import type { ClickHouseClient } from '../clickhouse/client.js';
-import { ident } from '../clickhouse/sql.js';
+import { ident, num } from '../clickhouse/sql.js';
 import { UnionFind } from './union-find.js';
 
 export type DealRow = {
@@ -143,7 +145,7 @@ function inputQueries(db: string) {
     `SELECT ${col} FROM ${d}.deals WHERE ${col} != '' UNION ALL ` +
     `SELECT id_a FROM ${d}.identity_links WHERE kind_a = '${kind}' UNION ALL ` +
     `SELECT id_b FROM ${d}.identity_links WHERE kind_b = '${kind}' UNION ALL ` +
-    `SELECT ${col} FROM ${d}.hits WHERE ${col} != '' GROUP BY ${col} HAVING uniqExact(visitor_id) > 1`;
+    `SELECT ${col} FROM ${d}.hit_ids WHERE ${col} != '' GROUP BY ${col} HAVING min(visitor_id) != max(visitor_id)`;
   return {
     deals: `SELECT source, deal_id, toUnixTimestamp(argMax(created_at, version)) AS created,
         argMax(deleted, version) AS gone, argMax(outcome, version) AS outcome, argMax(stage, version) AS stage,
@@ -154,8 +156,8 @@ function inputQueries(db: string) {
       FROM ${d}.deals GROUP BY source, deal_id HAVING gone = 0`,
     links: `SELECT kind_a, id_a, kind_b, id_b FROM ${d}.identity_links`,
     // Only the GA / Metrika ids that can join something: shared by visitors, or named by a deal or a link.
-    hitIds: `SELECT visitor_id, ga_cid, ym_uid FROM ${d}.hits
-      WHERE visitor_id != '' AND ((ga_cid != '' AND ga_cid IN (${referenced('ga', 'ga_cid')}))
+    hitIds: `SELECT visitor_id, ga_cid, ym_uid FROM ${d}.hit_ids
+      WHERE ((ga_cid != '' AND ga_cid IN (${referenced('ga', 'ga_cid')}))
         OR (ym_uid != '' AND ym_uid IN (${referenced('ym', 'ym_uid')})))
       GROUP BY visitor_id, ga_cid, ym_uid`,
     leads: `SELECT visitor_id, toUnixTimestamp(min(ts)) AS ts FROM ${d}.hits WHERE kind = 'lead' AND visitor_id != '' GROUP BY visitor_id`,
@@ -164,6 +166,24 @@ function inputQueries(db: string) {
         toString((SELECT count() FROM ${d}.deals)), '/', toString((SELECT max(received_at) FROM ${d}.deals)), '/',
         toString((SELECT count() FROM ${d}.identity_links)), '/', toString((SELECT max(linked_at) FROM ${d}.identity_links))) AS f`,
   };
+}
+
+/** The longest look-back a report may ask for: touches older than this are not kept. */
+export const MAX_WINDOW_DAYS = 365;
+
+/** The one join of all visits with a run's visitor ids (the level-1 join of the credit SQL, done once per run). */
+export function touchesInsertSql(db: string, run: number): string {
+  const d = ident(db);
+  const r = num(run);
+  return `INSERT INTO ${d}.attribution_touches (run, conv_key, conv_ts, ts, ts_ms, channel, source, medium, campaign)
+SELECT ${r}, conv_key, conv_ts, ts, ts_ms, channel, source, medium, campaign
+FROM (
+  SELECT visitor_id, ts, ts_ms, channel, source, medium, campaign FROM ${d}.hits
+  WHERE kind = 'visit' AND visitor_id != ''
+) ALL INNER JOIN (
+  SELECT conv_key, conv_ts, arrayJoin(visitor_ids) AS visitor_id FROM ${d}.attribution_conversions WHERE run = ${r}
+) USING visitor_id
+WHERE ts <= conv_ts AND ts > conv_ts - ${MAX_WINDOW_DAYS * 86400}`;
 }
 
 async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
@@ -196,6 +216,7 @@ async function resolveNow(client: ClickHouseClient, db: string, fingerprint: str
       format: 'JSONEachRow',
     });
   }
+  await client.command({ query: touchesInsertSql(db, run) });
   const finishedAt = new Date().toISOString().slice(0, 19).replace('T', ' ');
   await client.insert({
     table: `${d}.attribution_runs`,
@@ -204,7 +225,9 @@ async function resolveNow(client: ClickHouseClient, db: string, fingerprint: str
   });
   const old = await rows<{ run: string }>(client, `SELECT DISTINCT run FROM ${d}.attribution_conversions WHERE run < ${run} ORDER BY run DESC`);
   for (const r of old.slice(KEEP_RUNS)) {
-    await client.command({ query: `ALTER TABLE ${d}.attribution_conversions DROP PARTITION ${BigInt(r.run).toString()}` });
+    for (const table of ['attribution_conversions', 'attribution_touches']) {
+      await client.command({ query: `ALTER TABLE ${d}.${table} DROP PARTITION ${BigInt(r.run).toString()}` });
+    }
   }
   return { run, conversions: conversions.length, fresh: true, ms: performance.now() - t0 };
 }

@@ -68,12 +68,12 @@ export async function buildReport(client: ClickHouseClient, db: string, o: Repor
   const resolution = await ensureResolved(client, db);
   const q = { db, ...o };
   const stages = (await rows<{ stage: string }>(client, stagesSql(db))).map((r) => r.stage);
-  const [credits, traffic, total, costs] = await Promise.all([
+  const [credits, [trafficRow], costs] = await Promise.all([
     rows<CreditAgg>(client, creditsReportSql(q, stages)),
-    rows<{ key: string; visits: string; visitors: string }>(client, trafficSql(q)),
-    rows<{ key: string; visits: string; visitors: string }>(client, trafficSql(q, true)),
+    rows<{ keys: string[]; visits: string[]; visitors: string[]; total_visitors: string }>(client, trafficSql(q)),
     rows<{ key: string; cost_minor: string }>(client, costsSql(q)),
   ]);
+  const traffic = (trafficRow?.keys ?? []).map((key, i) => ({ key, visits: trafficRow!.visits[i]!, visitors: trafficRow!.visitors[i]! }));
   const keys = new Set<string>([...credits.map((r) => r.key), ...traffic.map((r) => r.key), ...costs.map((r) => r.key)]);
   const byKey = <T extends { key: string }>(xs: T[]) => new Map(xs.map((x) => [x.key, x]));
   const c = byKey(credits);
@@ -100,7 +100,7 @@ export async function buildReport(client: ClickHouseClient, db: string, o: Repor
   const totals = metrics({
     key: '(total)',
     visits: sum((r) => r.visits),
-    visitors: Number(total[0]?.visitors ?? 0),
+    visitors: Number(trafficRow?.total_visitors ?? 0),
     leads: sum((r) => r.leads),
     deals: sum((r) => r.deals),
     won: sum((r) => r.won),

@@ -2,6 +2,7 @@
 // page) and from command-line flags (CLI): model, period, grouping, window.
 import { DEFAULT_MODEL, isModelName, MODEL_NAMES, type ModelName } from '../attribution/models.js';
 import type { Period } from '../attribution/credits-sql.js';
+import { MAX_WINDOW_DAYS } from '../attribution/identity.js';
 import { GROUPS, type Group } from './queries.js';
 
 export type ReportOptions = { model: ModelName; period: Period; group: Group; windowDays: number };
@@ -26,6 +27,6 @@ export function parseReportOptions(
   if (to !== undefined && !isDay(to)) return { error: 'to must be a date YYYY-MM-DD' };
   if (from && to && from > to) return { error: 'from is after to' };
   const windowDays = p.window ? Number(p.window) : defaultWindowDays;
-  if (!Number.isInteger(windowDays) || windowDays < 1 || windowDays > 3650) return { error: 'window must be a whole number of days, 1 to 3650' };
+  if (!Number.isInteger(windowDays) || windowDays < 1 || windowDays > MAX_WINDOW_DAYS) return { error: `window must be a whole number of days, 1 to ${MAX_WINDOW_DAYS}` };
   return { options: { model, group: group as Group, period: { from, to }, windowDays } };
 }

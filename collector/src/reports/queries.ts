@@ -38,12 +38,21 @@ FROM (${creditsSql(q)})
 GROUP BY key`;
 }
 
-export function trafficSql(q: Pick<ReportQuery, 'db' | 'period' | 'group'>, total = false): string {
+/**
+ * Visits and visitors per key and in total, in one scan: one row of parallel
+ * arrays. Visits are hit rows of kind 'visit'; visitors are uniqCombined
+ * (exact for small sets, within about 1% at millions), because an exact count
+ * of a million ids per key took several times longer than the whole report.
+ */
+export function trafficSql(q: Pick<ReportQuery, 'db' | 'period' | 'group'>): string {
   return `
-SELECT ${total ? "'(total)'" : keySql(q.group)} AS key, uniqExact(event_id) AS visits, uniqExact(visitor_id) AS visitors
-FROM ${ident(q.db)}.hits
-WHERE kind = 'visit' AND ${periodWhere('ts', q.period)}
-GROUP BY key`;
+SELECT groupArray(key) AS keys, groupArray(v) AS visits, groupArray(finalizeAggregation(s)) AS visitors, uniqCombinedMerge(s) AS total_visitors
+FROM (
+  SELECT ${keySql(q.group)} AS key, count() AS v, uniqCombinedState(visitor_id) AS s
+  FROM ${ident(q.db)}.hits
+  WHERE kind = 'visit' AND ${periodWhere('ts', q.period)}
+  GROUP BY key
+)`;
 }
 
 export function costsSql(q: Pick<ReportQuery, 'db' | 'period' | 'group'>): string {
