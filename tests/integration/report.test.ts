@@ -2,6 +2,7 @@
 // revenue of every channel under every model is worked out below by hand, and
 // the HTTP API, the CLI and the analyst views must all give it to the kopeck.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../collector/src/paths.js';
@@ -198,5 +199,19 @@ describe('attribution report', () => {
       const got = Object.fromEntries(rows.map((r) => [r.channel, Number(r.revenue)]));
       for (const [channel, revenue] of Object.entries(expected)) expect(got[channel] ?? 0, `${model} ${channel}`).toBe(revenue);
     }
+  });
+
+  it('runs every example query of docs/analysts.md as written', async () => {
+    await report(PERIOD); // a report keeps the identity resolution behind the views current
+    const doc = readFileSync(join(ROOT, 'docs', 'analysts.md'), 'utf8');
+    const queries = [...doc.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!.replaceAll('throughline.', `${db.name}.`));
+    expect(queries.length).toBeGreaterThanOrEqual(5);
+    const results = [];
+    for (const q of queries) results.push(await db.rows<Record<string, unknown>>(q));
+    const byChannel = Object.fromEntries(results[0]!.map((r) => [r.channel, Number(r.revenue)]));
+    expect(byChannel).toMatchObject({ paid_search: 70000, social: 30000.01, '(unattributed)': 5000 });
+    const roi = results[2]!.find((r) => r.campaign === 'brand')!;
+    expect(Number(roi.cost)).toBe(3000);
+    expect(Number(roi.revenue)).toBeCloseTo(23333.33, 2);
   });
 });
