@@ -127,7 +127,8 @@ async function main(): Promise<void> {
   const baseline = async () => (await ch.query({ query: baselineSql, format: 'JSONEachRow' })).json();
 
   const [tResolve, res] = await timed(() => ensureResolved(ch, DB));
-  console.log(`identity resolution (union-find in Node): ${(tResolve / 1000).toFixed(2)} s, ${res.conversions} conversions; load ${load()}`);
+  const steps = Object.entries(res.steps ?? {}).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ');
+  console.log(`identity resolution (union-find in Node): ${(tResolve / 1000).toFixed(2)} s (${steps}), ${res.conversions} conversions; load ${load()}`);
 
   const rows: string[] = [];
   const period = { from: '2026-02-01', to: '2026-06-29' };

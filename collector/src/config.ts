@@ -29,6 +29,8 @@ const schema = z.object({
   REPORTS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Attribution look-back: visits this many days before a conversion count as its touches. */
   ATTRIBUTION_WINDOW_DAYS: int(1, 365).default(90),
+  /** Reports reuse an identity resolution younger than this even if new hits arrived since. */
+  ATTRIBUTION_MAX_AGE_SECONDS: int(0, 86_400).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -40,7 +42,7 @@ export type Config = {
   redis: { url: string; prefix: string };
   batch: { maxRows: number; maxMs: number };
   identity: { key: string; defaultCountry: string };
-  reports: { token: string | undefined; windowDays: number };
+  reports: { token: string | undefined; windowDays: number; maxAgeSeconds: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 };
 
@@ -69,7 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     batch: { maxRows: e.BATCH_MAX_ROWS, maxMs: e.BATCH_MAX_MS },
     identity: { key: e.IDENTITY_KEY, defaultCountry: e.PHONE_DEFAULT_COUNTRY },
-    reports: { token: e.REPORTS_TOKEN, windowDays: e.ATTRIBUTION_WINDOW_DAYS },
+    reports: { token: e.REPORTS_TOKEN, windowDays: e.ATTRIBUTION_WINDOW_DAYS, maxAgeSeconds: e.ATTRIBUTION_MAX_AGE_SECONDS },
     logLevel: e.LOG_LEVEL,
   };
 }

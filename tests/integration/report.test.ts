@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../collector/src/paths.js';
-import { freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
+import { eventually, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
+import { insertDeals, insertLinks } from '../helpers/crm-fixtures.js';
 import { startCollector, type RunningCollector } from '../helpers/collector.js';
 import { CLICKHOUSE_URL } from '../helpers/env.js';
 import { COSTS_CSV, COSTS_JSON, IDENTITY_KEY, loadScenario, TOKEN } from '../helpers/report-scenario.js';
@@ -213,5 +214,20 @@ describe('attribution report', () => {
     const roi = results[2]!.find((r) => r.campaign === 'brand')!;
     expect(Number(roi.cost)).toBe(3000);
     expect(Number(roi.revenue)).toBeCloseTo(23333.33, 2);
+  });
+
+  it('resolves again when new visits, deals or links arrive, and reuses the resolution otherwise', async () => {
+    type Rep = { resolution: { fresh: boolean; run: number }; rows: Row[] };
+    const before = (await report(PERIOD)) as unknown as Rep;
+    expect(before.resolution.fresh).toBe(false);
+    const visit = JSON.stringify({ s: 'shop', k: 'visit', e: 'late-visit-0001', t: Date.parse('2026-03-27T10:00:00Z'), u: 'https://shop.example/', r: 'https://partner.example/p', v: 'EEEEEE' });
+    expect((await fetch(`${collector.url}/hit`, { method: 'POST', body: visit })).status).toBe(204);
+    await eventually(() => db.rows(`SELECT 1 FROM hits WHERE visitor_id = 'EEEEEE'`));
+    await insertDeals(db.client, [{ source: 'amo', deal_id: '107', version: 1, created_at: '2026-03-28 10:00:00', outcome: 'won', amount_minor: 100_000 }]);
+    await insertLinks(db.client, [['deal', 'amo:107', 'visitor', 'EEEEEE', 'crm']]);
+    const after = (await report(PERIOD)) as unknown as Rep;
+    expect(after.resolution.fresh).toBe(true);
+    expect(byKey(after.rows).referral!.revenue_minor).toBe(100_000);
+    expect(((await report(PERIOD)) as unknown as Rep).resolution.fresh).toBe(false);
   });
 });

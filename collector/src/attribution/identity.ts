@@ -194,7 +194,14 @@ async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
 /** Runs kept besides the newest, so a report that started on one is not cut off. */
 const KEEP_RUNS = 2;
 
-export type ResolveResult = { run: number; conversions: number; fresh: boolean; ms: number };
+export type ResolveResult = {
+  run: number;
+  conversions: number;
+  fresh: boolean;
+  ms: number;
+  /** Where a fresh resolution spent its time (ms): reading inputs, union-find, writing conversions, joining touches. */
+  steps?: { read: number; merge: number; write: number; touches: number };
+};
 
 async function resolveNow(client: ClickHouseClient, db: string, fingerprint: string): Promise<ResolveResult> {
   const t0 = performance.now();
@@ -205,7 +212,9 @@ async function resolveNow(client: ClickHouseClient, db: string, fingerprint: str
     rows<HitIdRow>(client, q.hitIds),
     rows<LeadRow>(client, q.leads),
   ]);
+  const t1 = performance.now();
   const conversions = resolveConversions({ deals, links, hitIds, leads });
+  const t2 = performance.now();
   const run = Date.now() * 1000 + randomInt(1000);
   const d = ident(db);
   const CHUNK = 50_000;
@@ -216,7 +225,9 @@ async function resolveNow(client: ClickHouseClient, db: string, fingerprint: str
       format: 'JSONEachRow',
     });
   }
+  const t3 = performance.now();
   await client.command({ query: touchesInsertSql(db, run) });
+  const t4 = performance.now();
   const finishedAt = new Date().toISOString().slice(0, 19).replace('T', ' ');
   await client.insert({
     table: `${d}.attribution_runs`,
@@ -229,17 +240,20 @@ async function resolveNow(client: ClickHouseClient, db: string, fingerprint: str
       await client.command({ query: `ALTER TABLE ${d}.${table} DROP PARTITION ${BigInt(r.run).toString()}` });
     }
   }
-  return { run, conversions: conversions.length, fresh: true, ms: performance.now() - t0 };
+  const steps = { read: t1 - t0, merge: t2 - t1, write: t3 - t2, touches: t4 - t3 };
+  return { run, conversions: conversions.length, fresh: true, ms: performance.now() - t0, steps };
 }
 
 const inFlight = new Map<string, Promise<ResolveResult>>();
 
 /**
  * Makes sure the newest resolution reflects the current hits, deals and links:
- * resolves again when their fingerprint (row counts and newest arrival) changed.
+ * resolves again when their fingerprint (row counts and newest arrival) changed,
+ * unless the newest resolution is younger than `maxAgeSeconds` (ATTRIBUTION_MAX_AGE_SECONDS):
+ * on a busy site every visit changes the fingerprint.
  * Concurrent callers in one process share one resolution.
  */
-export async function ensureResolved(client: ClickHouseClient, db: string): Promise<ResolveResult> {
+export async function ensureResolved(client: ClickHouseClient, db: string, maxAgeSeconds = 0): Promise<ResolveResult> {
   const pending = inFlight.get(db);
   if (pending) return pending;
   const p = (async () => {
@@ -247,11 +261,11 @@ export async function ensureResolved(client: ClickHouseClient, db: string): Prom
     const d = ident(db);
     const [fp] = await rows<{ f: string }>(client, inputQueries(db).fingerprint);
     const fingerprint = fp?.f ?? '';
-    const [last] = await rows<{ run: string; fingerprint: string; conversions: string }>(
+    const [last] = await rows<{ run: string; fingerprint: string; conversions: string; age: string }>(
       client,
-      `SELECT run, fingerprint, conversions FROM ${d}.attribution_runs ORDER BY run DESC LIMIT 1`,
+      `SELECT run, fingerprint, conversions, toUInt32(now()) - toUInt32(finished_at) AS age FROM ${d}.attribution_runs ORDER BY run DESC LIMIT 1`,
     );
-    if (last && last.fingerprint === fingerprint) {
+    if (last && (last.fingerprint === fingerprint || Number(last.age) < maxAgeSeconds)) {
       return { run: Number(last.run), conversions: Number(last.conversions), fresh: false, ms: performance.now() - t0 };
     }
     return resolveNow(client, db, fingerprint);

@@ -57,7 +57,7 @@ async function main(): Promise<number> {
   await probe.close();
   const client = connect(config.clickhouse, config.clickhouse.database, settings);
   try {
-    const r = await buildReport(client, config.clickhouse.database, parsed.options);
+    const r = await buildReport(client, config.clickhouse.database, parsed.options, config.reports.maxAgeSeconds);
     if (args.format === 'json') process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     else if (args.format === 'csv') process.stdout.write(reportCsv(r));
     else {

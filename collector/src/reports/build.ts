@@ -63,9 +63,9 @@ function metrics(r: Omit<ReportRow, 'cpl_minor' | 'cpo_minor' | 'roi' | 'convers
   };
 }
 
-export async function buildReport(client: ClickHouseClient, db: string, o: ReportOptions): Promise<Report> {
+export async function buildReport(client: ClickHouseClient, db: string, o: ReportOptions, maxAgeSeconds = 0): Promise<Report> {
   const t0 = performance.now();
-  const resolution = await ensureResolved(client, db);
+  const resolution = await ensureResolved(client, db, maxAgeSeconds);
   const q = { db, ...o };
   const stages = (await rows<{ stage: string }>(client, stagesSql(db))).map((r) => r.stage);
   const [credits, [trafficRow], costs] = await Promise.all([

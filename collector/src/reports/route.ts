@@ -43,7 +43,7 @@ export function reportsRouter(svc: Services): Router {
     const parsed = parseReportOptions(queryStrings(req), svc.config.reports.windowDays);
     if ('error' in parsed) return void res.status(400).json({ error: 'invalid_report_options', detail: parsed.error });
     try {
-      const rep = await buildReport(svc.clickhouse, db, parsed.options);
+      const rep = await buildReport(svc.clickhouse, db, parsed.options, svc.config.reports.maxAgeSeconds);
       if (face === 'page') return void res.type('html').send(reportPage(rep, presentedToken(req)));
       if (req.query.format === 'csv') return void res.type('text/csv; charset=utf-8').attachment(`report-${rep.model}.csv`).send(reportCsv(rep));
       res.json(rep);
