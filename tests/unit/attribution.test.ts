@@ -15,12 +15,15 @@ const deal = (over: Partial<DealRow>): DealRow => ({
 describe('union-find', () => {
   it('merges chains into one component and keeps others apart', () => {
     const uf = new UnionFind();
-    uf.union('a', 'b');
-    uf.union('c', 'd');
-    uf.union('b', 'c');
-    uf.id('e');
-    expect(uf.root('a')).toBe(uf.root('d'));
-    expect(uf.root('e')).not.toBe(uf.root('a'));
+    const [a, b, c, d] = [uf.id('visitor', 'A'), uf.id('email', 'A'), uf.id('phone', 'c'), uf.id('deal', 'd')];
+    uf.union(a, b);
+    uf.union(c, d);
+    uf.union(b, c);
+    const e = uf.id('visitor', 'E');
+    expect(uf.find(a)).toBe(uf.find(d));
+    expect(uf.find(e)).not.toBe(uf.find(a));
+    expect(uf.id('visitor', 'A')).toBe(a); // same kind and value, same id
+    expect(uf.count).toBe(5);
   });
 });
 

@@ -49,11 +49,6 @@ export type ConversionRow = {
   visitor_ids: string[];
 };
 
-/** A typed node name; visitor ids are case-insensitive (stored upper case). */
-export function node(kind: string, id: string): string {
-  return `${kind}:${kind === 'visitor' ? id.toUpperCase() : id}`;
-}
-
 /** Revenue rule: a won deal brings its current amount; every other outcome (returned included) brings 0. */
 export function revenueOf(outcome: string, amountMinor: number): number {
   return outcome === 'won' ? amountMinor : 0;
@@ -62,44 +57,47 @@ export function revenueOf(outcome: string, amountMinor: number): number {
 /** Pure part of the resolution: the conversions and the visitor ids of each. */
 export function resolveConversions(input: ResolveInput): ConversionRow[] {
   const uf = new UnionFind();
-  for (const d of input.deals) {
-    const me = node('deal', `${d.source}:${d.deal_id}`);
-    uf.id(me);
-    if (d.visitor_id) uf.union(me, node('visitor', d.visitor_id));
-    if (d.ga_cid) uf.union(me, node('ga', d.ga_cid));
-    if (d.ym_uid) uf.union(me, node('ym', d.ym_uid));
-    for (const h of d.email_hashes) if (h) uf.union(me, node('email', h));
-    for (const h of d.phone_hashes) if (h) uf.union(me, node('phone', h));
-    for (const c of d.contact_ids) if (c) uf.union(me, node('contact', c.includes(':') ? c : `${d.source}:${c}`));
-  }
-  for (const l of input.links) uf.union(node(l.kind_a, l.id_a), node(l.kind_b, l.id_b));
+  // Visitor ids are case-insensitive (the collector stores them upper case).
+  const visitor = (id: string) => uf.id('visitor', id.toUpperCase());
+  const at = (kind: string, id: string) => (kind === 'visitor' ? visitor(id) : uf.id(kind, id));
+  const dealIds = input.deals.map((d) => {
+    const me = uf.id('deal', `${d.source}:${d.deal_id}`);
+    if (d.visitor_id) uf.union(me, visitor(d.visitor_id));
+    if (d.ga_cid) uf.union(me, uf.id('ga', d.ga_cid));
+    if (d.ym_uid) uf.union(me, uf.id('ym', d.ym_uid));
+    for (const h of d.email_hashes) if (h) uf.union(me, uf.id('email', h));
+    for (const h of d.phone_hashes) if (h) uf.union(me, uf.id('phone', h));
+    for (const c of d.contact_ids) if (c) uf.union(me, uf.id('contact', c.includes(':') ? c : `${d.source}:${c}`));
+    return me;
+  });
+  for (const l of input.links) uf.union(at(l.kind_a, l.id_a), at(l.kind_b, l.id_b));
   for (const h of input.hitIds) {
-    const v = node('visitor', h.visitor_id);
-    if (h.ga_cid) uf.union(v, node('ga', h.ga_cid));
-    if (h.ym_uid) uf.union(v, node('ym', h.ym_uid));
+    const v = visitor(h.visitor_id);
+    if (h.ga_cid) uf.union(v, uf.id('ga', h.ga_cid));
+    if (h.ym_uid) uf.union(v, uf.id('ym', h.ym_uid));
   }
   // Earliest form lead per component.
   const leadTs = new Map<number, number>();
   for (const l of input.leads) {
-    const r = uf.find(uf.id(node('visitor', l.visitor_id)));
+    const r = uf.find(visitor(l.visitor_id));
     const was = leadTs.get(r);
     if (was === undefined || l.ts < was) leadTs.set(r, l.ts);
   }
-  const wanted = new Set<number>(leadTs.keys());
-  for (const d of input.deals) wanted.add(uf.root(node('deal', `${d.source}:${d.deal_id}`)));
+  const dealRoots = dealIds.map((i) => uf.find(i));
+  const wanted = new Set<number>([...leadTs.keys(), ...dealRoots]);
   const visitors = new Map<number, string[]>();
-  uf.names.forEach((name, i) => {
-    if (!name.startsWith('visitor:')) return;
+  for (let i = 0; i < uf.count; i++) {
+    if (uf.kinds[i] !== 'visitor') continue;
     const r = uf.find(i);
-    if (!wanted.has(r)) return;
+    if (!wanted.has(r)) continue;
     const list = visitors.get(r);
-    if (list) list.push(name.slice(8));
-    else visitors.set(r, [name.slice(8)]);
-  });
+    if (list) list.push(uf.values[i]!);
+    else visitors.set(r, [uf.values[i]!]);
+  }
   const out: ConversionRow[] = [];
   const withDeal = new Set<number>();
-  for (const d of input.deals) {
-    const r = uf.root(node('deal', `${d.source}:${d.deal_id}`));
+  input.deals.forEach((d, n) => {
+    const r = dealRoots[n]!;
     withDeal.add(r);
     const amount = Number(d.amount_minor);
     out.push({
@@ -116,7 +114,7 @@ export function resolveConversions(input: ResolveInput): ConversionRow[] {
       revenue_minor: revenueOf(d.outcome, amount),
       visitor_ids: (visitors.get(r) ?? []).sort(),
     });
-  }
+  });
   // A form lead counts on its own only when its person has no deal: otherwise the deal is that lead.
   for (const [r, ts] of leadTs) {
     if (withDeal.has(r)) continue;
