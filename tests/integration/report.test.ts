@@ -157,6 +157,14 @@ describe('attribution report', () => {
     expect(camp['vk / spring']).toMatchObject({ cost_minor: 50_050, lost: 1 });
   });
 
+  it('groups by month of deal creation, visit and cost day', async () => {
+    const r = await report('group=month&from=2026-02-01&to=2026-03-31');
+    expect(r.rows.map((x) => x.key)).toEqual(['2026-02-01', '2026-03-01']);
+    const m = byKey(r.rows);
+    expect(m['2026-02-01']).toMatchObject({ revenue_minor: 1_000_000, deals: 1, cost_minor: 99_999, visits: 0 });
+    expect(m['2026-03-01']).toMatchObject({ revenue_minor: 10_500_001, deals: 5, leads: 6, cost_minor: 350_050, visits: 10 });
+  });
+
   it('rejects bad report options with a reason', async () => {
     const r = await get('/api/reports/channels?model=magic');
     expect(r.status).toBe(400);

@@ -8,7 +8,7 @@ import { parseReportOptions } from '../reports/options.js';
 import { connect, portableSettings } from '../clickhouse/client.js';
 import { ConfigError, loadConfig } from '../config.js';
 
-const USAGE = `usage: npm run report -- [--model M] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group channel|source|campaign] [--window DAYS] [--format table|csv|json]`;
+const USAGE = `usage: npm run report -- [--model M] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group channel|source|campaign|month] [--window DAYS] [--format table|csv|json]`;
 
 async function main(): Promise<number> {
   let args;

@@ -95,7 +95,9 @@ export async function buildReport(client: ClickHouseClient, db: string, o: Repor
       stages: stages.map((stage, i) => ({ stage, passed: tidy(cr?.passed[i] ?? 0), refused: tidy(cr?.refused[i] ?? 0) })),
     });
   });
-  out.sort((a, b) => b.revenue_minor - a.revenue_minor || b.leads - a.leads || b.visits - a.visits || a.key.localeCompare(b.key));
+  // Months in calendar order; everything else by revenue, then leads, then visits.
+  if (o.group === 'month') out.sort((a, b) => a.key.localeCompare(b.key));
+  else out.sort((a, b) => b.revenue_minor - a.revenue_minor || b.leads - a.leads || b.visits - a.visits || a.key.localeCompare(b.key));
   const sum = (f: (r: ReportRow) => number) => tidy(out.reduce((s, r) => s + f(r), 0));
   const totals = metrics({
     key: '(total)',

@@ -8,13 +8,18 @@ import { creditsSql, periodWhere, UNATTRIBUTED, type Period } from '../attributi
 import type { ModelName } from '../attribution/models.js';
 import { dateTime, ident, str } from '../clickhouse/sql.js';
 
-export type Group = 'channel' | 'source' | 'campaign';
-export const GROUPS: readonly Group[] = ['channel', 'source', 'campaign'];
+export type Group = 'channel' | 'source' | 'campaign' | 'month';
+export const GROUPS: readonly Group[] = ['channel', 'source', 'campaign', 'month'];
 
-/** The row key of a grouping, over columns channel / source / campaign that every read has. */
-export function keySql(group: Group): string {
+/**
+ * The row key of a grouping, over columns channel / source / campaign that every
+ * read has, and its own date column (`timeCol`) for the month: a conversion's
+ * creation, a visit's time, a cost's day.
+ */
+export function keySql(group: Group, timeCol: string): string {
   if (group === 'channel') return 'channel';
   if (group === 'source') return 'source';
+  if (group === 'month') return `toString(toStartOfMonth(${timeCol}))`;
   return `if(campaign = '${UNATTRIBUTED}', campaign, concat(source, ' / ', if(campaign = '', '(none)', campaign)))`;
 }
 
@@ -25,7 +30,7 @@ export function creditsReportSql(q: ReportQuery, stages: string[]): string {
   const refused = stages.map((s) => `sumIf(share, outcome = 'lost' AND lost_from_stage = ${str(s)})`);
   const arr = (xs: string[]) => (xs.length ? `[${xs.join(', ')}]` : 'emptyArrayFloat64()');
   return `
-SELECT ${keySql(q.group)} AS key,
+SELECT ${keySql(q.group, 'conv_ts')} AS key,
   sum(share) AS leads,
   sumIf(share, conv_kind = 'deal') AS deals,
   sumIf(share, outcome = 'won') AS won,
@@ -48,7 +53,7 @@ export function trafficSql(q: Pick<ReportQuery, 'db' | 'period' | 'group'>): str
   return `
 SELECT groupArray(key) AS keys, groupArray(v) AS visits, groupArray(finalizeAggregation(s)) AS visitors, uniqCombinedMerge(s) AS total_visitors
 FROM (
-  SELECT ${keySql(q.group)} AS key, count() AS v, uniqCombinedState(visitor_id) AS s
+  SELECT ${keySql(q.group, 'ts')} AS key, count() AS v, uniqCombinedState(visitor_id) AS s
   FROM ${ident(q.db)}.hits
   WHERE kind = 'visit' AND ${periodWhere('ts', q.period)}
   GROUP BY key
@@ -60,7 +65,7 @@ export function costsSql(q: Pick<ReportQuery, 'db' | 'period' | 'group'>): strin
   if (q.period.from) where.push(`day >= toDate(${dateTime(q.period.from)})`);
   if (q.period.to) where.push(`day <= toDate(${dateTime(q.period.to)})`);
   return `
-SELECT ${keySql(q.group)} AS key, sum(cost_minor) AS cost_minor
+SELECT ${keySql(q.group, 'day')} AS key, sum(cost_minor) AS cost_minor
 FROM ${ident(q.db)}.costs_current
 WHERE ${where.length ? where.join(' AND ') : '1'}
 GROUP BY key`;
