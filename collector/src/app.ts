@@ -6,6 +6,7 @@ import { crmRouter } from './crm/routes.js';
 import { healthHandler } from './health/route.js';
 import { inboundEmailRouter } from './inbound-email/route.js';
 import { TRACKER_FILE } from './paths.js';
+import { reportsRouter } from './reports/route.js';
 import type { Services } from './services.js';
 
 export function createApp(svc: Services): Express {
@@ -20,6 +21,7 @@ export function createApp(svc: Services): Express {
     res.sendFile(TRACKER_FILE, { maxAge: '1h', headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
   });
   app.use(crmRouter(svc), inboundEmailRouter(svc));
+  app.use(reportsRouter(svc));
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });

@@ -31,6 +31,12 @@ const schema = z.object({
   CRM_ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Secret in the URL of POST /inbound-email/<secret>; the endpoint is off without it. */
   INBOUND_EMAIL_SECRET: z.string().regex(/^[A-Za-z0-9_-]{16,}$/, 'at least 16 letters, digits, _ or -').optional(),
+  /** Bearer token of the reports API, page and costs upload; unset disables them. */
+  REPORTS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** Attribution look-back: visits this many days before a conversion count as its touches. */
+  ATTRIBUTION_WINDOW_DAYS: int(1, 365).default(90),
+  /** Reports reuse an identity resolution younger than this even if new hits arrived since. */
+  ATTRIBUTION_MAX_AGE_SECONDS: int(0, 86_400).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -43,6 +49,7 @@ export type Config = {
   batch: { maxRows: number; maxMs: number };
   identity: { key: string; defaultCountry: string };
   crm: { configPath: string | undefined; adminToken: string | undefined; inboundEmailSecret: string | undefined };
+  reports: { token: string | undefined; windowDays: number; maxAgeSeconds: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 };
 
@@ -72,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batch: { maxRows: e.BATCH_MAX_ROWS, maxMs: e.BATCH_MAX_MS },
     identity: { key: e.IDENTITY_KEY, defaultCountry: e.PHONE_DEFAULT_COUNTRY },
     crm: { configPath: e.CRM_CONFIG, adminToken: e.CRM_ADMIN_TOKEN, inboundEmailSecret: e.INBOUND_EMAIL_SECRET },
+    reports: { token: e.REPORTS_TOKEN, windowDays: e.ATTRIBUTION_WINDOW_DAYS, maxAgeSeconds: e.ATTRIBUTION_MAX_AGE_SECONDS },
     logLevel: e.LOG_LEVEL,
   };
 }

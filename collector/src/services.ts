@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import { BatchWriter } from './buffer/batch-writer.js';
 import { connect, portableSettings, type ClickHouseClient } from './clickhouse/client.js';
 import { migrate } from './clickhouse/migrate.js';
+import { installViews } from './attribution/views.js';
 import type { Config } from './config.js';
 import { Crm } from './crm/service.js';
 import type { HitRow } from './hits/row.js';
@@ -24,6 +25,7 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
   try {
     const applied = await migrate(admin, config.clickhouse.database);
     if (applied.length) log.info({ applied }, 'migrations applied');
+    await installViews(admin, config.clickhouse.database, config.reports.windowDays);
   } finally {
     await admin.close();
   }

@@ -20,6 +20,16 @@ describe('channel grouping', () => {
     ['blog link', { referrer: 'https://blog.example.org/post' }, 'referral', 'blog.example.org', 'referral'],
     ['no referrer', {}, 'direct', '(direct)', '(none)'],
     ['own site as referrer', { referrer: 'https://www.shop.example/about' }, 'direct', '(direct)', '(none)'],
+    ['paid social medium', { utmSource: 'mytarget', utmMedium: 'target' }, 'paid_social', 'mytarget', 'target'],
+    ['dclid alone', { clickIdName: 'dclid' }, 'display', 'google', 'cpc'],
+    ['ttclid alone', { clickIdName: 'ttclid' }, 'paid_social', 'tiktok', 'cpc'],
+    ['affiliate', { utmSource: 'admitad', utmMedium: 'affiliate' }, 'affiliate', 'admitad', 'affiliate'],
+    ['odd medium with a click id', { utmSource: 'google', utmMedium: 'brand', clickIdName: 'gclid' }, 'paid_search', 'google', 'brand'],
+    ['medium without source takes the referrer', { utmMedium: 'referral', referrer: 'https://partner.example/' }, 'referral', 'partner.example', 'referral'],
+    ['source alone: search engine', { utmSource: 'yandex' }, 'paid_search', 'yandex', '(not set)'],
+    ['source alone: social', { utmSource: 'vk' }, 'social', 'vk', '(not set)'],
+    ['source alone: other', { utmSource: 'qr-flyer' }, 'other_campaign', 'qr-flyer', '(not set)'],
+    ['webmail gmail', { referrer: 'https://mail.google.com/mail/u/0/' }, 'email', 'mail.google.com', 'email'],
     ['case and spaces in UTM', { utmSource: ' Yandex ', utmMedium: 'CPC' }, 'paid_search', 'yandex', 'cpc'],
   ])('%s', (_name, over, channel, source, medium) => {
     expect(classify(t(over))).toMatchObject({ channel, source, medium });

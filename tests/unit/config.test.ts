@@ -7,6 +7,12 @@ describe('collector configuration', () => {
     expect(c.port).toBe(8080);
     expect(c.clickhouse).toEqual({ url: 'http://127.0.0.1:8123', user: 'default', password: '', database: 'throughline' });
     expect(c.batch).toEqual({ maxRows: 1000, maxMs: 1000 });
+    expect(c.reports).toEqual({ token: undefined, windowDays: 90, maxAgeSeconds: 0 });
+  });
+  it('reads the reports settings and refuses a short token or a window over a year', () => {
+    expect(loadConfig({ REPORTS_TOKEN: 'x'.repeat(16), ATTRIBUTION_WINDOW_DAYS: '30', ATTRIBUTION_MAX_AGE_SECONDS: '60' }).reports).toEqual({ token: 'x'.repeat(16), windowDays: 30, maxAgeSeconds: 60 });
+    expect(() => loadConfig({ REPORTS_TOKEN: 'short' })).toThrow(/REPORTS_TOKEN/);
+    expect(() => loadConfig({ ATTRIBUTION_WINDOW_DAYS: '400' })).toThrow(/ATTRIBUTION_WINDOW_DAYS/);
   });
   it('reads values from the environment', () => {
     const c = loadConfig({ THROUGHLINE_PORT: '9000', CLICKHOUSE_DATABASE: 'tl_x', BATCH_MAX_ROWS: '50' });

@@ -1,0 +1,164 @@
+// Attribution benchmark: 10 million visits, 1 million visitors, 100 thousand deals
+// generated inside ClickHouse (INSERT … SELECT … FROM numbers()) into the database
+// tl_bench, then the channel report of every model timed against a baseline run
+// side by side: the single last-non-direct join of CLICKHOUSE.md §7.
+//   npm run bench:attribution            (drops tl_bench at the end)
+//   BENCH_KEEP=1 npm run bench:attribution   (keeps it for poking at)
+// Figures go to BENCHMARKS.md ("Attribution").
+import { loadavg, cpus } from 'node:os';
+import { installViews } from '../collector/src/attribution/views.js';
+import { ensureResolved } from '../collector/src/attribution/identity.js';
+import { MODEL_NAMES } from '../collector/src/attribution/models.js';
+import { connect, portableSettings, serverVersion } from '../collector/src/clickhouse/client.js';
+import { migrate } from '../collector/src/clickhouse/migrate.js';
+import { buildReport } from '../collector/src/reports/build.js';
+
+const DB = 'tl_bench';
+const VISITS = Number(process.env.BENCH_VISITS ?? 10_000_000);
+const VISITORS = Number(process.env.BENCH_VISITORS ?? 1_000_000);
+const DEALS = Number(process.env.BENCH_DEALS ?? 100_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const DAYS = 180;
+const START = Date.UTC(2026, 0, 1) / 1000;
+const cfg = { url: process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:8123', user: 'default', password: '', database: DB };
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t0 = performance.now();
+  const r = await fn();
+  return [performance.now() - t0, r];
+}
+
+// Channel mix of the synthetic visits: [channel, source, medium] by weight.
+const MIX: [string, string, string, number][] = [
+  ['direct', '(direct)', '(none)', 30],
+  ['paid_search', 'yandex', 'cpc', 20],
+  ['organic_search', 'google', 'organic', 20],
+  ['social', 'vk.com', 'social', 8],
+  ['email', 'newsletter', 'email', 6],
+  ['referral', 'blog.example.org', 'referral', 6],
+  ['paid_social', 'vk', 'cpc', 6],
+  ['display', 'yandex', 'cpm', 4],
+];
+const bag = MIX.flatMap((m, i) => Array<number>(m[3]).fill(i + 1));
+const pick = (col: number, idx: string) => `[${MIX.map((m) => `'${m[col]}'`).join(',')}][[${bag.join(',')}][${idx}]]`;
+
+async function main(): Promise<void> {
+  const admin = connect(cfg, null);
+  await admin.command({ query: `DROP DATABASE IF EXISTS ${DB}` });
+  await migrate(admin, DB);
+  await installViews(admin, DB, 90);
+  const probe = connect(cfg);
+  const settings = await portableSettings(probe);
+  await probe.close();
+  const ch = connect(cfg, DB, { ...settings, max_execution_time: 600 });
+  console.log(`ClickHouse ${await serverVersion(ch)}, ${cpus().length} cores, load average ${load()}`);
+
+  const mixIdx = `1 + intHash32(number * 3) % ${bag.length}`;
+  // In slices of a million rows: each INSERT stays well inside the client's 30 s request timeout.
+  const SLICE = 1_000_000;
+  const [tHits] = await timed(async () => {
+    for (let offset = 0; offset < VISITS; offset += SLICE) {
+      await ch.command({
+      query: `INSERT INTO ${DB}.hits
+        SELECT hex(intHash64(number)) AS event_id, 'bench' AS site_id,
+          if(number % 100 = 7, 'lead', 'visit') AS kind,
+          toDateTime(${START} + intHash32(number) % ${DAYS * 86400}, 'UTC') AS ts, 0 AS ts_ms, ts AS received_at,
+          concat('V', toString(number % ${VISITORS})) AS visitor_id,
+          if(number % ${VISITORS} % 10 < 6, concat(toString(number % ${VISITORS} - (number % ${VISITORS} % 50 = 1)), '.1600000000'), '') AS ga_cid,
+          if(number % ${VISITORS} % 2 = 0, concat('ym', toString(number % ${VISITORS})), '') AS ym_uid,
+          'https://shop.example/' AS url, '' AS referrer,
+          '' AS utm_source, '' AS utm_medium, '' AS utm_campaign, '' AS utm_term, '' AS utm_content, '' AS click_id_name, '' AS click_id,
+          ${pick(0, mixIdx)} AS channel, ${pick(1, mixIdx)} AS source, ${pick(2, mixIdx)} AS medium,
+          if(channel = 'direct', '', concat('c', toString(intHash32(number * 5) % 20))) AS campaign,
+          '' AS user_agent, '' AS ip_hash, emptyArrayString() AS prop_keys, emptyArrayString() AS prop_values
+        FROM numbers(${offset}, ${Math.min(SLICE, VISITS - offset)})`,
+      });
+    }
+  });
+  // Deals: 60% name their visitor, 20% reach it by an e-mail hash link, 10% by a GA id, 10% by nothing.
+  const [tDeals] = await timed(async () => {
+    await ch.command({
+      query: `INSERT INTO ${DB}.deals
+        SELECT 'amo' AS source, toString(number) AS deal_id, v AS version,
+          toDateTime(${START} + 30 * 86400 + intHash32(number * 7) % ${(DAYS - 30) * 86400}, 'UTC') AS changed_at, changed_at AS received_at, changed_at AS created_at, changed_at AS closed_at,
+          '' AS name, '1' AS pipeline_id, '1' AS status_id, '' AS stage, -1 AS stage_index,
+          if(v = 1 AND number % 5 = 0, 'open', ['won','won','won','won','lost','lost','lost','open','open','returned'][1 + number % 10]) AS outcome,
+          multiIf(outcome IN ('won', 'returned'), ['lead','qualified','proposal','won'], outcome = 'lost', ['lead','qualified'], ['lead']) AS stages_passed,
+          if(outcome = 'lost', 'qualified', '') AS lost_from_stage,
+          toInt64(100000 + intHash32(number * 11) % 9900000) AS amount_minor, 'RUB' AS currency, 0 AS deleted, emptyArrayString() AS contact_ids,
+          if(number % 10 < 6, concat('V', toString(number * 10 % ${VISITORS})), '') AS visitor_id,
+          if(number % 10 = 8, concat(toString(number * 10 % ${VISITORS} - (number * 10 % ${VISITORS} % 10)), '.1600000000'), '') AS ga_cid, '' AS ym_uid,
+          '' AS utm_source, '' AS utm_medium, '' AS utm_campaign, '' AS utm_term, '' AS utm_content,
+          if(number % 10 IN (6, 7), [concat('e', toString(number))], emptyArrayString()) AS email_hashes, emptyArrayString() AS phone_hashes,
+          emptyArrayString() AS field_names, emptyArrayString() AS field_values
+        FROM numbers(${DEALS}) ARRAY JOIN if(number % 5 = 0, [1, 2], [1]) AS v`,
+    });
+    await ch.command({
+      query: `INSERT INTO ${DB}.identity_links
+        SELECT 'visitor' AS kind_a, concat('V', toString(number * 10 % ${VISITORS} + 3)) AS id_a, 'email' AS kind_b, concat('e', toString(number)) AS id_b,
+          'inbound_email' AS evidence, toDateTime(${START}, 'UTC') AS linked_at
+        FROM numbers(${DEALS}) WHERE number % 10 IN (6, 7)`,
+    });
+    await ch.command({
+      query: `INSERT INTO ${DB}.identity_links
+        SELECT 'visitor', concat('V', toString(intHash32(number) % ${VISITORS})), 'phone', concat('p', toString(number)), 'form', toDateTime(${START}, 'UTC')
+        FROM numbers(50000)`,
+    });
+    await ch.command({ query: `INSERT INTO ${DB}.funnel_stages VALUES ('lead', 0, '', 1), ('qualified', 1, '', 1), ('proposal', 2, '', 1), ('won', 3, '', 1)` });
+    await ch.command({
+      query: `INSERT INTO ${DB}.costs
+        SELECT toDate(${START} + intDiv(number, 160) * 86400) AS day, ${pick(1, '1 + number % 160 % 8 + 1')} AS source,
+          ${pick(2, '1 + number % 160 % 8 + 1')} AS medium, concat('c', toString(intDiv(number % 160, 8))) AS campaign,
+          ${pick(0, '1 + number % 160 % 8 + 1')} AS channel, toInt64(100000 + intHash32(number) % 500000) AS cost_minor, 'RUB' AS currency,
+          toDateTime(${START}, 'UTC') AS uploaded_at, 'bench' AS upload_id
+        FROM numbers(${DAYS * 160})`,
+    });
+  });
+  console.log(`loaded ${VISITS} visits in ${(tHits / 1000).toFixed(1)} s; deals, links, costs in ${(tDeals / 1000).toFixed(1)} s; load ${load()}`);
+
+  const baselineSql = `SELECT count() AS n FROM (
+      SELECT deal_id, argMaxIf(channel, ts, channel != 'direct') AS ch
+      FROM (SELECT visitor_id, ts, channel FROM ${DB}.hits WHERE kind = 'visit')
+      ALL INNER JOIN (SELECT deal_id, created_at AS deal_ts, visitor_id FROM ${DB}.deals WHERE visitor_id != '' AND version = 1) USING visitor_id
+      WHERE ts <= deal_ts GROUP BY deal_id)`;
+  const baseline = async () => (await ch.query({ query: baselineSql, format: 'JSONEachRow' })).json();
+
+  const [tResolve, res] = await timed(() => ensureResolved(ch, DB));
+  const steps = Object.entries(res.steps ?? {}).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ');
+  console.log(`identity resolution (union-find in Node): ${(tResolve / 1000).toFixed(2)} s (${steps}), ${res.conversions} conversions; load ${load()}`);
+
+  const rows: string[] = [];
+  const period = { from: '2026-02-01', to: '2026-06-29' };
+  for (const model of MODEL_NAMES) {
+    const base: number[] = [];
+    const rep: number[] = [];
+    let revenue = 0;
+    for (let i = 0; i < RUNS; i++) {
+      base.push((await timed(baseline))[0]);
+      const [t, r] = await timed(() => buildReport(ch, DB, { model, period, group: 'channel', windowDays: 90 }));
+      rep.push(t);
+      revenue = r.totals.revenue_minor;
+      if (r.resolution.fresh) throw new Error('inputs changed during the benchmark');
+    }
+    const line = `| ${model} | ${(median(rep) / 1000).toFixed(2)} s | ${(median(base) / 1000).toFixed(2)} s | ${(median(rep) / median(base)).toFixed(1)}× | ${load()} |`;
+    rows.push(line);
+    console.log(line, `revenue ${revenue}`);
+  }
+  const [tCold] = await timed(async () => {
+    await ch.command({ query: `TRUNCATE TABLE ${DB}.attribution_runs` });
+    return buildReport(ch, DB, { model: 'last_non_direct', period, group: 'channel', windowDays: 90 });
+  });
+  console.log(`\n| model | channel report (median of ${RUNS}) | baseline join | ratio | load avg (1/5/15 min) |\n|---|---|---|---|---|\n${rows.join('\n')}`);
+  console.log(`\ncold last_non_direct report including identity resolution: ${(tCold / 1000).toFixed(2)} s; load ${load()}`);
+  await ch.close();
+  if (!process.env.BENCH_KEEP) await admin.command({ query: `DROP DATABASE IF EXISTS ${DB}` });
+  await admin.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,80 @@
+// The one place the attribution SQL is written. `creditsSql` gives one row per
+// (conversion, credited touch): the touch's channel / source / medium / campaign,
+// its share of the conversion (shares of a conversion sum to 1) and its credit in
+// minor units (credits of a conversion sum exactly to its revenue). The analyst
+// views (views.ts), the HTTP report, the page and the CLI all read this SQL.
+//
+// Levels (ClickHouse 18.16 allows one JOIN per SELECT level). Subquery columns
+// reach lambdas as array arguments (conv_tss, revs), never captured: 18.16 prunes
+// a column that only a lambda uses (CLICKHOUSE.md §5).
+//   1. the touches of the run (identity.ts joined them once from hits), kept when
+//      inside the look-back window before the conversion, grouped per conversion
+//      into one sorted array (a repeated hit counts once);
+//   2. every conversion ANY LEFT JOIN its touches (none: unattributed, kept);
+//   3. the model's weights, normalised, and the money split by cumulative
+//      rounding: touch i gets round(R·W_i) − round(R·W_{i−1}), W the running sum
+//      of weights, the last bound being R itself, so the parts sum to R exactly
+//      and the same input always gives the same kopecks;
+//   4. ARRAY JOIN into one row per touch.
+import { dateTime, ident, num } from '../clickhouse/sql.js';
+import { MAX_WINDOW_DAYS } from './identity.js';
+import { MODELS, type ModelName } from './models.js';
+
+/** Inclusive day range `YYYY-MM-DD`; either end may be open. */
+export type Period = { from?: string | undefined; to?: string | undefined };
+
+export type CreditsQuery = { db: string; model: ModelName; windowDays: number; period?: Period };
+
+export const UNATTRIBUTED = '(unattributed)';
+
+/** `col` inside the period: from 00:00 of `from` to the end of `to`, UTC. */
+export function periodWhere(col: string, p: Period | undefined, widenBackSeconds = 0): string {
+  const parts: string[] = [];
+  if (p?.from) parts.push(`${col} >= toDateTime(${dateTime(`${p.from} 00:00:00`)}, 'UTC') - ${num(widenBackSeconds)}`);
+  if (p?.to) parts.push(`${col} < toDateTime(${dateTime(`${p.to} 00:00:00`)}, 'UTC') + 86400`);
+  return parts.length ? parts.join(' AND ') : '1';
+}
+
+/** The conversions of the newest finished identity resolution. */
+export function conversionsFrom(db: string): string {
+  const d = ident(db);
+  return `${d}.attribution_conversions WHERE run = (SELECT max(run) FROM ${d}.attribution_runs)`;
+}
+
+export function creditsSql(q: CreditsQuery): string {
+  const d = ident(q.db);
+  const windowSec = Math.round(q.windowDays * 86400);
+  if (!(windowSec > 0) || q.windowDays > MAX_WINDOW_DAYS) throw new TypeError(`look-back window must be 1 to ${MAX_WINDOW_DAYS} days: ${q.windowDays}`);
+  const convs = conversionsFrom(q.db);
+  const inPeriod = periodWhere('conv_ts', q.period);
+  const weights = MODELS[q.model].weights();
+  return `
+SELECT conv_key, conv_kind, conv_ts, deal_source, deal_id, outcome, stage, stages_passed, lost_from_stage,
+  amount_minor, revenue_minor, touches, touch_ts, channel, source, medium, campaign, share, credit_minor
+FROM (
+  SELECT conv_key, conv_kind, conv_ts, deal_source, deal_id, outcome, stage, stages_passed, lost_from_stage,
+    amount_minor, revenue_minor, length(t) AS touches,
+    if(touches = 0, ['${UNATTRIBUTED}'], arrayMap(x -> tupleElement(x, 3), t)) AS chs,
+    if(touches = 0, ['${UNATTRIBUTED}'], arrayMap(x -> tupleElement(x, 4), t)) AS srcs,
+    if(touches = 0, ['${UNATTRIBUTED}'], arrayMap(x -> tupleElement(x, 5), t)) AS meds,
+    if(touches = 0, ['${UNATTRIBUTED}'], arrayMap(x -> tupleElement(x, 6), t)) AS camps,
+    if(touches = 0, [conv_ts], arrayMap(x -> tupleElement(x, 1), t)) AS tss,
+    arrayResize([conv_ts], length(tss), conv_ts) AS conv_tss,
+    arrayResize([revenue_minor], length(tss), revenue_minor) AS revs,
+    ${weights} AS w,
+    arrayMap(x -> x / arraySum(w), w) AS ws,
+    arrayCumSum(ws) AS cum,
+    arrayMap((c, i, r) -> if(i = length(cum), r, toInt64(floor(r * c + 0.5))), cum, arrayEnumerate(cum), revs) AS bounds,
+    arrayMap((b, i) -> b - if(i = 1, toInt64(0), bounds[i - 1]), bounds, arrayEnumerate(bounds)) AS credits
+  FROM (
+    SELECT conv_key, conv_kind, conv_ts, deal_source, deal_id, outcome, stage, stages_passed, lost_from_stage,
+      amount_minor, revenue_minor
+    FROM ${convs} AND ${inPeriod}
+  ) ANY LEFT JOIN (
+    SELECT conv_key, arraySort(groupUniqArray(tuple(ts, ts_ms, channel, source, medium, campaign))) AS t
+    FROM ${d}.attribution_touches
+    WHERE run = (SELECT max(run) FROM ${d}.attribution_runs) AND ${inPeriod} AND ts > conv_ts - ${windowSec}
+    GROUP BY conv_key
+  ) USING conv_key
+) ARRAY JOIN chs AS channel, srcs AS source, meds AS medium, camps AS campaign, tss AS touch_ts, ws AS share, credits AS credit_minor`;
+}

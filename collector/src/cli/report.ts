@@ -1,0 +1,92 @@
+// The report from a terminal: the same computation as the HTTP API and the page.
+//   npm run report -- --model linear --from 2026-03-01 --to 2026-03-31 --group channel --format csv
+// ClickHouse is found through the collector's variables (CLICKHOUSE_URL, CLICKHOUSE_DATABASE, …).
+import { parseArgs } from 'node:util';
+import { buildReport } from '../reports/build.js';
+import { formatCount, formatMinor, reportCsv } from '../reports/format.js';
+import { parseReportOptions } from '../reports/options.js';
+import { connect, portableSettings } from '../clickhouse/client.js';
+import { ConfigError, loadConfig } from '../config.js';
+
+const USAGE = `usage: npm run report -- [--model M] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group channel|source|campaign|month] [--window DAYS] [--format table|csv|json]`;
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        model: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        group: { type: 'string' },
+        window: { type: 'string' },
+        format: { type: 'string', default: 'table' },
+        help: { type: 'boolean' },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 64;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!['table', 'csv', 'json'].includes(args.format ?? '')) {
+    process.stderr.write(`--format must be table, csv or json\n${USAGE}\n`);
+    return 64;
+  }
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 78;
+    }
+    throw err;
+  }
+  const { model, from, to, group, window } = args;
+  const parsed = parseReportOptions({ model, from, to, group, window }, config.reports.windowDays);
+  if ('error' in parsed) {
+    process.stderr.write(`${parsed.error}\n${USAGE}\n`);
+    return 64;
+  }
+  const probe = connect(config.clickhouse);
+  const settings = await portableSettings(probe);
+  await probe.close();
+  const client = connect(config.clickhouse, config.clickhouse.database, settings);
+  try {
+    const r = await buildReport(client, config.clickhouse.database, parsed.options, config.reports.maxAgeSeconds);
+    if (args.format === 'json') process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    else if (args.format === 'csv') process.stdout.write(reportCsv(r));
+    else {
+      process.stdout.write(`${r.modelLabel}; deals created ${r.period.from ?? 'any time'} – ${r.period.to ?? 'now'}; look-back ${r.windowDays} days\n`);
+      const lines = [...r.rows, r.totals].map((x) => ({
+        [r.group]: x.key,
+        visits: x.visits,
+        leads: formatCount(x.leads),
+        deals: formatCount(x.deals),
+        won: formatCount(x.won),
+        revenue: formatMinor(x.revenue_minor),
+        cost: formatMinor(x.cost_minor),
+        roi: formatCount(x.roi),
+      }));
+      const cols = Object.keys(lines[0] ?? {});
+      const width = cols.map((c) => Math.max(c.length, ...lines.map((l) => String(l[c]).length)));
+      const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('  ');
+      process.stdout.write(`${fmt(cols)}\n${lines.map((l) => fmt(cols.map((c) => String(l[c])))).join('\n')}\n`);
+    }
+    return 0;
+  } finally {
+    await client.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`report failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

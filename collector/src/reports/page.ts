@@ -1,0 +1,84 @@
+// The report page: server-rendered HTML, a table per channel (or source, or
+// campaign), an inline SVG bar chart of revenue against cost, and a form to pick
+// the model, period and grouping. No script: the form reloads the page.
+import { MODELS, MODEL_NAMES } from '../attribution/models.js';
+import type { Report, ReportRow } from './build.js';
+import { formatCount, formatMinor } from './format.js';
+import { GROUPS } from './queries.js';
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const money = (x: number | null) => (x === null ? '—' : formatMinor(x));
+const count = (x: number | null) => (x === null ? '—' : formatCount(x));
+const pct = (x: number | null) => (x === null ? '—' : `${(Math.round(x * 10_000) / 100).toFixed(2)}%`);
+
+function chart(r: Report): string {
+  const rows = r.rows.filter((x) => x.revenue_minor > 0 || x.cost_minor > 0).slice(0, 12);
+  const max = Math.max(1, ...rows.flatMap((x) => [x.revenue_minor, x.cost_minor]));
+  const barW = 420;
+  const rowH = 26;
+  const h = rows.length * rowH + 30;
+  const bars = rows
+    .map((x, i) => {
+      const y = 24 + i * rowH;
+      const rev = Math.round((x.revenue_minor / max) * barW);
+      const cost = Math.round((x.cost_minor / max) * barW);
+      return `<text x="0" y="${y + 11}" font-size="12">${esc(x.key)}</text>
+<rect x="170" y="${y}" width="${rev}" height="10" fill="#2a9d8f"><title>revenue ${formatMinor(x.revenue_minor)}</title></rect>
+<rect x="170" y="${y + 11}" width="${cost}" height="8" fill="#e76f51"><title>cost ${formatMinor(x.cost_minor)}</title></rect>`;
+    })
+    .join('\n');
+  return `<svg id="chart" role="img" aria-label="revenue and cost" width="${170 + barW + 10}" height="${h}" xmlns="http://www.w3.org/2000/svg">
+<rect x="170" y="2" width="10" height="10" fill="#2a9d8f"/><text x="184" y="11" font-size="12">revenue</text>
+<rect x="260" y="2" width="10" height="10" fill="#e76f51"/><text x="274" y="11" font-size="12">cost</text>
+${bars}
+</svg>`;
+}
+
+const COLUMNS: [string, string, (x: ReportRow) => string][] = [
+  ['visits', 'Visits', (x) => String(x.visits)],
+  ['visitors', 'Visitors', (x) => String(x.visitors)],
+  ['leads', 'Leads', (x) => count(x.leads)],
+  ['deals', 'Deals', (x) => count(x.deals)],
+  ['won', 'Won', (x) => count(x.won)],
+  ['revenue', 'Revenue', (x) => money(x.revenue_minor)],
+  ['cost', 'Cost', (x) => money(x.cost_minor)],
+  ['cpl', 'CPL', (x) => money(x.cpl_minor)],
+  ['cpo', 'CPO', (x) => money(x.cpo_minor)],
+  ['roi', 'ROI', (x) => pct(x.roi)],
+  ['conversion', 'Lead→sale', (x) => pct(x.conversion)],
+  ['avg_deal', 'Avg deal', (x) => money(x.avg_deal_minor)],
+];
+
+function row(x: ReportRow, total = false): string {
+  const cells = COLUMNS.map(([id, , f]) => `<td data-col="${id}">${esc(f(x))}</td>`);
+  const stages = x.stages.map((s) => `<td data-col="passed:${esc(s.stage)}">${count(s.passed)}</td><td data-col="refused:${esc(s.stage)}">${count(s.refused)}</td>`);
+  return `<tr data-key="${esc(x.key)}"${total ? ' class="total"' : ''}><th scope="row">${esc(x.key)}</th>${cells.join('')}${stages.join('')}</tr>`;
+}
+
+export function reportPage(r: Report, token: string): string {
+  const opt = (value: string, label: string, current: string) => `<option value="${esc(value)}"${value === current ? ' selected' : ''}>${esc(label)}</option>`;
+  const stageHead = r.stages.map((s) => `<th>passed ${esc(s)}</th><th>refused at ${esc(s)}</th>`).join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Throughline — ${esc(r.modelLabel)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
+table{border-collapse:collapse;margin-top:16px}th,td{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}
+th[scope=row]{text-align:left}tr.total{font-weight:bold}form label{margin-right:12px}
+</style></head><body>
+<h1>Which channel brought the money</h1>
+<form method="get" action="/reports" id="pickers">
+<input type="hidden" name="token" value="${esc(token)}">
+<label>Model <select name="model" id="model">${MODEL_NAMES.map((m) => opt(m, MODELS[m].label, r.model)).join('')}</select></label>
+<label>From <input type="date" name="from" id="from" value="${esc(r.period.from ?? '')}"></label>
+<label>To <input type="date" name="to" id="to" value="${esc(r.period.to ?? '')}"></label>
+<label>By <select name="group" id="group">${GROUPS.map((g) => opt(g, g, r.group)).join('')}</select></label>
+<button type="submit" id="apply">Show</button>
+</form>
+<p id="summary">${esc(r.modelLabel)}, deals created ${esc(r.period.from ?? 'any time')} – ${esc(r.period.to ?? 'now')}, look-back ${r.windowDays} days.</p>
+${chart(r)}
+<table id="report"><thead><tr><th>${esc(r.group)}</th>${COLUMNS.map(([, label]) => `<th>${esc(label)}</th>`).join('')}${stageHead}</tr></thead>
+<tbody>${r.rows.map((x) => row(x)).join('\n')}</tbody>
+<tfoot>${row(r.totals, true)}</tfoot></table>
+</body></html>`;
+}

@@ -1,0 +1,72 @@
+// The report page in Chromium: the scenario of helpers/report-scenario.ts, the
+// model and period picked in the form, the numbers read from the table, and a
+// screenshot kept in test-results/report-page.png.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../collector/src/paths.js';
+import { launchChromium } from '../helpers/browser.js';
+import { freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
+import { startCollector, type RunningCollector } from '../helpers/collector.js';
+import { COSTS_CSV, IDENTITY_KEY, loadScenario, TOKEN } from '../helpers/report-scenario.js';
+
+describe('report page', () => {
+  let db: TestDatabase;
+  let collector: RunningCollector;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    collector = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '100', REPORTS_TOKEN: TOKEN, IDENTITY_KEY });
+    await loadScenario(collector.url, db.client);
+    const up = await fetch(`${collector.url}/api/costs`, { method: 'POST', body: COSTS_CSV, headers: { 'Content-Type': 'text/csv', Authorization: `Bearer ${TOKEN}` } });
+    expect(up.status).toBe(200);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await collector?.stop();
+    await db?.drop();
+  });
+
+  it('shows the channel table for the picked model and period, with a chart', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const denied = await page.goto(`${collector.url}/reports`);
+    expect(denied!.status()).toBe(401);
+
+    await page.goto(`${collector.url}/reports?token=${TOKEN}`);
+    expect(await page.locator('#model').inputValue()).toBe('last_non_direct');
+    await page.selectOption('#model', 'linear');
+    await page.fill('#from', '2026-03-01');
+    await page.fill('#to', '2026-03-31');
+    await Promise.all([page.waitForURL(/model=linear/), page.click('#apply')]);
+
+    const cell = (key: string, col: string) => page.locator(`tr[data-key="${key}"] td[data-col="${col}"]`).innerText();
+    expect(await page.locator('#model').inputValue()).toBe('linear');
+    expect(await page.locator('#summary').innerText()).toMatch(/Linear, deals created 2026-03-01 – 2026-03-31/);
+    expect(await cell('direct', 'revenue')).toBe('46666.67');
+    expect(await cell('paid_search', 'revenue')).toBe('23333.33');
+    expect(await cell('organic_search', 'revenue')).toBe('15000.01');
+    expect(await cell('social', 'revenue')).toBe('15000.00');
+    expect(await cell('(unattributed)', 'revenue')).toBe('5000.00');
+    expect(await cell('paid_search', 'cost')).toBe('3000.00');
+    expect(await cell('(total)', 'revenue')).toBe('105000.01');
+    expect(await cell('paid_social', 'refused:qualified')).toBe('0.5');
+    expect(await page.locator('#chart rect').count()).toBeGreaterThan(4);
+
+    // Another period: February has only the unattributed D6 and February's costs.
+    await page.fill('#from', '2026-02-01');
+    await page.fill('#to', '2026-02-28');
+    await page.selectOption('#model', 'first_click');
+    await Promise.all([page.waitForURL(/from=2026-02-01/), page.click('#apply')]);
+    expect(await cell('(unattributed)', 'revenue')).toBe('10000.00');
+    expect(await cell('paid_search', 'cost')).toBe('999.99');
+
+    await page.goto(`${collector.url}/reports?token=${TOKEN}&model=linear&from=2026-03-01&to=2026-03-31`);
+    const dir = join(ROOT, 'test-results');
+    mkdirSync(dir, { recursive: true });
+    await page.screenshot({ path: join(dir, 'report-page.png'), fullPage: true });
+    await page.close();
+  });
+});

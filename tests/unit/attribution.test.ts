@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { creditsSql, periodWhere } from '../../collector/src/attribution/credits-sql.js';
+import { resolveConversions, revenueOf, type DealRow } from '../../collector/src/attribution/identity.js';
+import { MODEL_NAMES } from '../../collector/src/attribution/models.js';
+import { UnionFind } from '../../collector/src/attribution/union-find.js';
+import { parseCostsCsv, parseCostsJson, toMinor } from '../../collector/src/costs/parse.js';
+import { formatMinor } from '../../collector/src/reports/format.js';
+import { parseReportOptions } from '../../collector/src/reports/options.js';
+
+const deal = (over: Partial<DealRow>): DealRow => ({
+  source: 'amo', deal_id: '1', created: 1_773_000_000, outcome: 'won', stage: '', stages_passed: [], lost_from_stage: '', amount_minor: '100',
+  contact_ids: [], visitor_id: '', ga_cid: '', ym_uid: '', email_hashes: [], phone_hashes: [], ...over,
+});
+
+describe('union-find', () => {
+  it('merges chains into one component and keeps others apart', () => {
+    const uf = new UnionFind();
+    const [a, b, c, d] = [uf.id('visitor', 'A'), uf.id('email', 'A'), uf.id('phone', 'c'), uf.id('deal', 'd')];
+    uf.union(a, b);
+    uf.union(c, d);
+    uf.union(b, c);
+    const e = uf.id('visitor', 'E');
+    expect(uf.find(a)).toBe(uf.find(d));
+    expect(uf.find(e)).not.toBe(uf.find(a));
+    expect(uf.id('visitor', 'A')).toBe(a); // same kind and value, same id
+    expect(uf.count).toBe(5);
+  });
+});
+
+describe('identity resolution', () => {
+  it('reaches visitors through e-mail, phone, GA and Metrika ids, several hops deep', () => {
+    const out = resolveConversions({
+      deals: [
+        deal({ deal_id: '1', email_hashes: ['e1'] }),
+        deal({ deal_id: '2', phone_hashes: ['p1'], outcome: 'lost' }),
+        deal({ deal_id: '3', ga_cid: 'g1', ym_uid: 'y1', outcome: 'returned' }),
+        deal({ deal_id: '4' }),
+      ],
+      links: [
+        { kind_a: 'visitor', id_a: 'aaaaaa', kind_b: 'email', id_b: 'e1' },
+        { kind_a: 'phone', id_a: 'p1', kind_b: 'contact', id_b: 'amo:9' },
+        { kind_a: 'contact', id_a: 'amo:9', kind_b: 'visitor', id_b: 'BBBBBB' },
+      ],
+      hitIds: [
+        { visitor_id: 'CCCCC1', ga_cid: 'g1', ym_uid: '' },
+        { visitor_id: 'CCCCC2', ga_cid: '', ym_uid: 'y1' },
+        { visitor_id: 'CCCCC3', ga_cid: '', ym_uid: 'y1' },
+      ],
+      leads: [],
+    });
+    const by = Object.fromEntries(out.map((c) => [c.deal_id, c]));
+    expect(by['1']!.visitor_ids).toEqual(['AAAAAA']);
+    expect(by['2']!.visitor_ids).toEqual(['BBBBBB']);
+    expect(by['3']!.visitor_ids).toEqual(['CCCCC1', 'CCCCC2', 'CCCCC3']);
+    expect(by['4']!.visitor_ids).toEqual([]); // unattributed, still a conversion
+    expect(by['1']!.revenue_minor).toBe(100);
+    expect(by['2']!.revenue_minor).toBe(0);
+    expect(by['3']!.revenue_minor).toBe(0); // returned: revenue reversed to nothing
+  });
+
+  it('counts a form lead on its own only when its person has no deal', () => {
+    const out = resolveConversions({
+      deals: [deal({ deal_id: '1', visitor_id: 'AAAAAA' })],
+      links: [{ kind_a: 'visitor', id_a: 'AAAAAA', kind_b: 'phone', id_b: 'p' }, { kind_a: 'visitor', id_a: 'ZZZZZZ', kind_b: 'phone', id_b: 'p' }],
+      hitIds: [],
+      leads: [{ visitor_id: 'ZZZZZZ', ts: 5 }, { visitor_id: 'FFFFFF', ts: 9 }, { visitor_id: 'ffffff', ts: 7 }],
+    });
+    expect(out.map((c) => [c.conv_kind, c.conv_key, c.conv_ts, c.visitor_ids])).toEqual([
+      ['deal', 'deal:amo:1', 1_773_000_000, ['AAAAAA', 'ZZZZZZ']],
+      ['lead', 'lead:FFFFFF', 7, ['FFFFFF']],
+    ]);
+  });
+
+  it('gives revenue only to won deals', () => {
+    expect(['won', 'lost', 'returned', 'open', 'paused'].map((o) => revenueOf(o, 500))).toEqual([500, 0, 0, 0, 0]);
+  });
+});
+
+describe('credit SQL', () => {
+  it('is generated for every model from one template, with the window and period spliced safely', () => {
+    for (const model of MODEL_NAMES) {
+      const sql = creditsSql({ db: 'throughline', model, windowDays: 30, period: { from: '2026-03-01', to: '2026-03-31' } });
+      expect(sql).toContain('ts > conv_ts - 2592000');
+      expect(sql).toContain("conv_ts < toDateTime('2026-03-31 00:00:00', 'UTC') + 86400");
+      expect(sql.match(/(ANY|ALL) (LEFT|INNER) JOIN/g)).toHaveLength(1); // touches were joined once per resolution
+    }
+    expect(() => creditsSql({ db: 'x; DROP', model: 'linear', windowDays: 30 })).toThrow();
+    expect(() => creditsSql({ db: 'throughline', model: 'linear', windowDays: 400 })).toThrow(/365/);
+    expect(() => periodWhere('ts', { from: "2026-01-01' OR 1" })).toThrow();
+  });
+});
+
+describe('costs', () => {
+  it('reads money into minor units exactly', () => {
+    expect(['1500', '1500.5', '1500.05', '0.1', '19.99', '1,25'].map(toMinor)).toEqual([150000, 150050, 150005, 10, 1999, 125]);
+    expect(['-1', '1.234', 'abc', ''].map(toMinor)).toEqual([null, null, null, null]);
+  });
+
+  it('parses CSV with any column order and normalises source and channel', () => {
+    const r = parseCostsCsv('Campaign;Cost;Date;Source;Medium\nbrand;1500.50;2026-03-01; Yandex ;CPC\n');
+    expect(r.problems).toEqual([]);
+    expect(r.rows).toEqual([{ day: '2026-03-01', source: 'yandex', medium: 'cpc', campaign: 'brand', channel: 'paid_search', cost_minor: 150050, currency: '' }]);
+  });
+
+  it('names each bad row and refuses empty or malformed input', () => {
+    expect(parseCostsJson('[{"date":"2026-03-01","source":"vk","cost":"x"},{"date":"01.03.2026","source":"vk","cost":1}]').problems.map((p) => p.row)).toEqual([1, 2]);
+    expect(parseCostsJson('[]').problems[0]!.reason).toBe('no rows');
+    expect(parseCostsJson('nope').problems[0]!.reason).toMatch(/JSON/);
+    expect(parseCostsCsv('date,source,cost\n"2026-03-01,vk,1\n').problems[0]!.reason).toMatch(/^CSV/);
+    expect(parseCostsJson('{"rows":[{"date":"2026-03-01","source":"vk","cost":2,"currency":"rub"}]}').rows[0]).toMatchObject({ cost_minor: 200, currency: 'RUB', channel: 'social' });
+  });
+});
+
+describe('report options and formatting', () => {
+  it('defaults to last non-direct click by channel over the configured window', () => {
+    expect(parseReportOptions({}, 90)).toEqual({ options: { model: 'last_non_direct', group: 'channel', period: { from: undefined, to: undefined }, windowDays: 90 } });
+    expect(parseReportOptions({ model: 'x' }, 90)).toMatchObject({ error: expect.stringMatching(/model/) });
+    expect(parseReportOptions({ from: '2026-02-30' }, 90)).toMatchObject({ error: expect.stringMatching(/from/) });
+    expect(parseReportOptions({ window: '0' }, 90)).toMatchObject({ error: expect.stringMatching(/window/) });
+    expect(parseReportOptions({ group: 'campaign', window: '30' }, 90)).toMatchObject({ options: { group: 'campaign', windowDays: 30 } });
+  });
+
+  it('formats minor units without floating point', () => {
+    expect([0, 5, 105, 7_000_001, -5, 10_500_001].map(formatMinor)).toEqual(['0.00', '0.05', '1.05', '70000.01', '-0.05', '105000.01']);
+  });
+});
