@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import { healthHandler } from './health/route.js';
 import { TRACKER_FILE } from './paths.js';
 import type { Services } from './services.js';
+import { visitorIdHandler } from './visitor-id/route.js';
 
 export function createApp(svc: Services): Express {
   const app = express();
@@ -17,6 +18,7 @@ export function createApp(svc: Services): Express {
   app.get('/t.js', (_req, res) => {
     res.sendFile(TRACKER_FILE, { maxAge: '1h', headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
   });
+  app.get('/vid', visitorIdHandler(svc));
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });

@@ -1,5 +1,5 @@
-// Ids the tracker reads from cookies other analytics tools set.
-import Cookies from 'js-cookie';
+// Ids the tracker reads from cookies other analytics tools set, and the
+// Throughline visitor id the collector issues.
 
 /** `GA1.2.908899769.1600020018` -> `908899769.1600020018`; '' when absent or malformed. */
 export function gaClientId(cookie: string | undefined): string {
@@ -12,6 +12,12 @@ export function ymUid(cookie: string | undefined): string {
   return /^\d{1,32}$/.test(cookie || '') ? cookie! : '';
 }
 
-export function readIds(): { g: string; y: string } {
-  return { g: gaClientId(Cookies.get('_ga')), y: ymUid(Cookies.get('_ym_uid')) };
+/**
+ * A visitor id as the collector issues it: 6 characters from the 31-letter
+ * alphabet without 0/O/1/I/L, compared case-insensitively (returned upper-case);
+ * '' for anything else.
+ */
+export function visitorId(value: string | undefined): string {
+  const v = (value || '').trim().toUpperCase();
+  return /^[2-9A-HJKMNP-Z]{6}$/.test(v) ? v : '';
 }

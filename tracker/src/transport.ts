@@ -1,7 +1,25 @@
-// Sending a hit: a text/plain POST is a "simple" request, so the browser sends
-// no CORS preflight; sendBeacon (or fetch keepalive) survives page unload.
-export function send(endpoint: string, hit: object): void {
+// Sending a hit. A text/plain POST is a "simple" request: the browser sends no
+// CORS preflight. sendBeacon (or fetch with keepalive) survives page unload.
+// When both fail (a Content-Security-Policy that allows images but not
+// connections, a beacon queue that is full), an image GET carries the same
+// JSON in its query: p.gif?d=<hit>.
+export type Hit = {
+  s: string;
+  k: 'visit' | 'lead' | 'tel';
+  e: string;
+  t: number;
+  u: string;
+  r: string;
+  g: string;
+  y: string;
+  v: string;
+  p?: Record<string, string>;
+};
+
+export function send(base: string, hit: Hit): void {
   const body = JSON.stringify(hit);
-  if (navigator.sendBeacon && navigator.sendBeacon(endpoint, body)) return;
-  fetch(endpoint, { method: 'POST', body, keepalive: true, headers: { 'Content-Type': 'text/plain' } }).catch(() => {});
+  navigator.sendBeacon(base + 'hit', body) ||
+    fetch(base + 'hit', { method: 'POST', body, keepalive: true }).catch(() => {
+      new Image().src = base + 'p.gif?d=' + encodeURIComponent(body);
+    });
 }

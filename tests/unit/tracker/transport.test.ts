@@ -1,0 +1,50 @@
+// @vitest-environment jsdom
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { send, type Hit } from '../../../tracker/src/transport.js';
+
+const hit: Hit = { s: 'demo', k: 'lead', e: 'abcdefgh12', t: 1, u: 'https://x.ru/', r: '', g: '', y: '', v: 'AB23CD', p: { email: 'a@b.ru' } };
+
+describe('transport', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it('sends a text/plain beacon (no preflight, survives unload)', () => {
+    const beacon = vi.fn(() => true);
+    const fetch = vi.fn();
+    vi.stubGlobal('navigator', { sendBeacon: beacon });
+    vi.stubGlobal('fetch', fetch);
+    send('https://c.example/', hit);
+    expect(beacon).toHaveBeenCalledWith('https://c.example/hit', JSON.stringify(hit));
+    expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it('falls back to a keepalive fetch with a string body (text/plain) when the beacon is refused', () => {
+    const fetch = vi.fn(() => Promise.resolve(new Response(null, { status: 204 })));
+    vi.stubGlobal('navigator', { sendBeacon: () => false });
+    vi.stubGlobal('fetch', fetch);
+    send('https://c.example/', hit);
+    expect(fetch).toHaveBeenCalledWith('https://c.example/hit', { method: 'POST', body: JSON.stringify(hit), keepalive: true });
+  });
+
+  it('falls back to an image GET when fetch fails', async () => {
+    const created: { src: string }[] = [];
+    vi.stubGlobal('navigator', { sendBeacon: () => false });
+    vi.stubGlobal('fetch', () => Promise.reject(new TypeError('blocked by CSP')));
+    vi.stubGlobal(
+      'Image',
+      class {
+        src = '';
+        constructor() {
+          created.push(this);
+        }
+      },
+    );
+    send('https://c.example/', hit);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(created).toHaveLength(1);
+    const url = new URL(created[0]!.src);
+    expect(url.pathname).toBe('/p.gif');
+    expect(JSON.parse(url.searchParams.get('d')!)).toEqual(hit);
+  });
+});
