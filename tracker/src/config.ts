@@ -1,36 +1,24 @@
-// Everything a site can configure, read once from the data- attributes of the
-// tracker's own <script> tag. The collector's address is where the script came
-// from, so the snippet never names it twice. (A tuple rather than an object:
-// its parts become one-letter local names in the minified tracker.)
-export type Config = [
-  /** Collector base URL, ending with '/'. */
-  base: string,
+// Everything a site can configure: the data- attributes of the tracker's own
+// <script> tag, read through its dataset (README lists them). The collector's
+// address is where the script came from, so the snippet never names it twice.
+export type Config = {
   /** data-site; the page's host name when absent. */
-  site: string,
-  /** data-mailto: 'subject' (default), 'plus' or 'off'. */
-  mailto: string,
-  /** data-ga-cookie: the cookie holding the GA client id. */
-  gaCookie: string,
+  site?: string;
+  /** data-mailto="plus": plus-addressing; absent: the subject tag. */
+  mailto?: string;
+  /** data-ga-cookie: the cookie holding the GA client id (_ga). */
+  gaCookie?: string;
   /** data-days: lifetime of the first and last touch, in days (90). */
-  days: number,
+  days?: string;
   /** data-dnt present: honour Do-Not-Track and Global Privacy Control. */
-  dnt: boolean,
+  dnt?: string;
   /** data-consent="wait": do nothing until throughline('consent'). */
-  wait: boolean,
-  /** data-field-<default name>: the name a hidden form field gets ('' = leave out). */
-  field: (name: string) => string,
-];
+  consent?: string;
+  /** data-<default field name>="<name>": the name that hidden form field gets ('' = leave it out). */
+  [field: string]: string | undefined;
+};
 
-export function readConfig(script: HTMLScriptElement, hostname: string): Config {
-  const a = (name: string) => script.getAttribute('data-' + name);
-  return [
-    new URL('.', script.src).href,
-    a('site') || hostname,
-    a('mailto') || 'subject',
-    a('ga-cookie') || '_ga',
-    +a('days')! || 90,
-    a('dnt') != null,
-    a('consent') == 'wait',
-    (name) => a('field-' + name) ?? name,
-  ];
+/** The collector's base URL, ending with '/': where the tracker was loaded from. */
+export function collectorBase(src: string): string {
+  return new URL('.', src).href;
 }

@@ -4,40 +4,34 @@
 // value someone else put there (the visitor typing, the site's own script) is
 // never overwritten (only hidden inputs are refilled; a visible field only
 // while empty), and missing fields are added as hidden inputs.
-import { EMAIL } from './mailto.js';
+import type { Config } from './config.js';
 import { CAMPAIGN, params, type Touch } from './touches.js';
 
-/** What each field holds, by its default name (README lists them). */
-export function fieldValues(ids: { v: string; g: string; y: string }, first: Touch | undefined, last: Touch | undefined): Record<string, string> {
-  const p = params(last?.l);
-  const values: Record<string, string> = {
-    tl_vid: ids.v,
-    tl_ga: ids.g,
-    tl_ym: ids.y,
-    tl_referrer: last?.r as string,
-    tl_landing: last?.l as string,
-    tl_first_landing: first?.l as string,
-    tl_first_referrer: first?.r as string,
-  };
-  for (const n of CAMPAIGN) values[n] = p.get(n) as string;
-  return values;
+/** The hidden fields, by their default names (README lists them). */
+export const FIELDS = 'tl_vid tl_ga tl_ym tl_landing tl_referrer tl_first_landing tl_first_referrer'.split(' ').concat(CAMPAIGN);
+
+/** What each of FIELDS holds: ids, the last touch, the first touch, the last touch's campaign. */
+export function fieldValues({ v, g, y }: { v: string; g: string; y: string }, first: Touch = '', last: Touch = ''): (string | null)[] {
+  const p = params(last);
+  // (a damaged cookie without its space still gives two parts)
+  return [v, g, y, ...(last + ' ').split(' ', 2), ...(first + ' ').split(' ', 2), ...CAMPAIGN.map((n) => p.get(n))];
 }
 
 /**
- * Fills one form; `rename` maps a default field name to the site's ('' = leave
- * out). Empty values add no field.
+ * Fills one form with the values of FIELDS, under the names the site's
+ * configuration gives them ('' = leave out). Empty values add no field.
  */
-export function fillForm(form: HTMLFormElement, values: Record<string, string>, rename: (name: string) => string): void {
-  for (const key in values) {
-    const name = rename(key);
-    const value = values[key];
-    if (!name || !value) continue;
-    const el = (form.elements.namedItem(name) || form.appendChild(Object.assign(document.createElement('input'), { type: 'hidden', name }))) as HTMLInputElement;
-    // A hidden input is ours to (re)fill; a field the visitor can type into (an
-    // input or textarea: the elements with select()) is filled only while empty.
-    // A RadioNodeList (several fields of that name) or a <select> is the site's business.
-    if (el.type == 'hidden' || (!el.value && 'select' in el)) el.value = value;
-  }
+export function fillForm(form: HTMLFormElement, values: (string | null)[], config: Config): void {
+  FIELDS.forEach((key, i) => {
+    const name = config[key] ?? key; // data-<default name>
+    const value = values[i];
+    if (name && value) {
+      const el = (form.elements.namedItem(name) || form.appendChild(Object.assign(document.createElement('input'), { type: 'hidden', name }))) as HTMLInputElement;
+      // A hidden input is ours to (re)fill; a field the visitor can type into is
+      // filled only while empty, so what the visitor typed is never overwritten.
+      if (el.type == 'hidden' || !el.value) el.value = value;
+    }
+  });
 }
 
 /**
@@ -50,10 +44,11 @@ export function leadProps(form: HTMLFormElement): Record<string, string> {
   let email = '';
   let phone = '';
   for (const el of form.querySelectorAll('input')) {
-    const v = el.value.trim();
-    const found = v.match(EMAIL);
-    if (found) email ||= found[0];
-    else if (/tel|phone/i.test(el.type + el.name) && /(\d\D*){5}/.test(v)) phone ||= v;
+    // Only found, not validated: the collector normalises both (and drops
+    // what is no e-mail or phone) before it keeps their keyed hashes.
+    const v = el.value;
+    if (/^\S+@\S+$/.test(v)) email ||= v;
+    else if (/tel|phone/i.test(el.type + el.name)) phone ||= v;
   }
   return { id: attr('id'), name: attr('name'), action: attr('action'), email, phone };
 }

@@ -3,13 +3,13 @@
 
 /** `GA1.2.908899769.1600020018` -> `908899769.1600020018`; '' when absent or malformed. */
 export function gaClientId(cookie: string | undefined): string {
-  const m = /^GA\d\.\d+\.(\d+\.\d+)$/.exec(cookie || '');
+  const m = /^GA\d\.\d+\.(\d+\.\d+)$/.exec(cookie!); // undefined reads as "undefined": no match
   return m ? m[1]! : '';
 }
 
 /** Yandex Metrika's `_ym_uid`: digits only. */
 export function ymUid(cookie: string | undefined): string {
-  return /^\d{1,32}$/.test(cookie || '') ? cookie! : '';
+  return /^\d{1,32}$/.test(cookie!) ? cookie! : '';
 }
 
 /**
@@ -18,6 +18,6 @@ export function ymUid(cookie: string | undefined): string {
  * '' for anything else.
  */
 export function visitorId(value: string | undefined): string {
-  const v = (value || '').trim().toUpperCase();
+  const v = (value || '').toUpperCase();
   return /^[2-9A-HJKMNP-Z]{6}$/.test(v) ? v : '';
 }

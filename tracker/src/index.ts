@@ -3,18 +3,17 @@
 // This file only wires the modules to the page; the rules live in the modules.
 // Every entry point from the page (events, observers, the public function) runs
 // inside `guard`, so nothing the tracker does can throw into the host page.
-import { readConfig, type Config } from './config.js';
+import { collectorBase, type Config } from './config.js';
 import { getCookie, setCookie } from './cookies.js';
 import { fieldValues, fillForm, leadProps } from './forms.js';
 import { gaClientId, visitorId, ymUid } from './ids.js';
-import { tagEmails, tagMailto } from './mailto.js';
-import { automated, OPT_OUT_COOKIE, privacySignal } from './manners.js';
+import { plusAddresses, tagMailto } from './mailto.js';
+import { automated, CONSENT_COOKIE, OPT_OUT_COOKIE, privacySignal } from './manners.js';
 import { shouldSendVisit } from './throttle.js';
-import { nextTouches, parseTouch, type Touch } from './touches.js';
+import { nextTouches, type Touch } from './touches.js';
 import { send, type Hit } from './transport.js';
 
-type Api = ((command: string) => void) & { q?: IArguments[] };
-const w = window as unknown as Window & { throughline?: Api };
+const w = window as unknown as Window & { throughline?: (command: string) => void };
 const d = document;
 const loc = location;
 const on = (target: EventTarget, type: string, fn: (e: any) => void, capture?: boolean) => target.addEventListener(type, guard(fn), capture);
@@ -29,20 +28,20 @@ function guard<A extends unknown[]>(fn: (...a: A) => unknown): (...a: A) => void
   };
 }
 
-function start([base, site, mailto, gaCookie, days, , , field]: Config): void {
+function start(config: Config, base: string): void {
+  const days = +config.days! || 90; // lifetime of the touches
   let vid = '';
   let ref = d.referrer;
   let href = loc.href;
-  const touch = (name: string) => parseTouch(getCookie(name));
-  const keep = (name: string, t?: Touch) => t && setCookie(name, JSON.stringify(t), days);
-  const ids = () => ({ v: vid, g: gaClientId(getCookie(gaCookie)), y: ymUid(getCookie('_ym_uid')) });
+  const keep = (name: string, t?: Touch) => t && setCookie(name, t, days);
+  const ids = () => ({ v: vid, g: gaClientId(getCookie(config.gaCookie || '_ga')), y: ymUid(getCookie('_ym_uid')) });
   const hit = (k: Hit['k'], p?: Record<string, string>) =>
-    send(base, { s: site, k, e: Math.random().toString(36).slice(2) + Date.now(), t: Date.now(), u: loc.href, r: ref, ...ids(), p });
+    send(base, { s: config.site || loc.hostname, k, e: ('' + Math.random()).slice(2) + Date.now(), t: Date.now(), u: loc.href, r: ref, ...ids(), p });
 
-  const fill = (form: HTMLFormElement) => fillForm(form, fieldValues(ids(), touch('tl_ft'), touch('tl_lt')), field);
+  const fill = (form: HTMLFormElement) => fillForm(form, fieldValues(ids(), getCookie('tl_ft'), getCookie('tl_lt')), config);
   const link = (a: HTMLAnchorElement | HTMLAreaElement) => {
-    const tagged = tagMailto(a.href, vid, mailto == 'plus');
-    if (vid && mailto != 'off' && tagged != a.href) a.href = tagged;
+    const tagged = tagMailto(a.href, vid, config.mailto == 'plus');
+    if (vid && tagged != a.href) a.href = tagged;
   };
   const scan = () => {
     for (const f of d.forms) guard(fill)(f);
@@ -55,27 +54,31 @@ function start([base, site, mailto, gaCookie, days, , , field]: Config): void {
 
   const visit = guard(() => {
     const now = Date.now();
-    const next = nextTouches(touch('tl_ft'), touch('tl_lt'), { l: loc.href.slice(0, 1e3), r: ref.slice(0, 500) }, loc.host);
-    keep('tl_ft', next.f);
-    keep('tl_lt', next.l);
-    if (shouldSendVisit(+getCookie('tl_vt')!, now, next.n)) {
+    const [first, last, isNew] = nextTouches(getCookie('tl_ft'), getCookie('tl_lt'), loc.href.slice(0, 1e3) + ' ' + ref.slice(0, 500), loc.host);
+    keep('tl_ft', first);
+    keep('tl_lt', last);
+    if (shouldSendVisit(+getCookie('tl_vt')!, now, isNew)) {
       setCookie('tl_vt', now, 1);
       hit('visit');
     }
     scan();
   });
-  // Single-page-app navigation: the previous address becomes the referrer.
-  const navigated = () => {
-    if (loc.href != href) {
-      ref = href;
-      href = loc.href;
-      visit();
-    }
-  };
 
-  const run = () => {
+  // The visitor id: kept in a cookie (renewed on every page), asked from the
+  // collector once. Without one the tracker still runs, only without the id.
+  const known = visitorId(getCookie('tl_vid'));
+  Promise.resolve(known || fetch(base + 'vid').then((r) => r.text()))
+    .catch(() => '')
+    .then(
+      guard((text: string) => {
+        vid = visitorId(text);
+        if (vid) setCookie('tl_vid', vid, 400);
+        run();
+      }),
+    );
+
+  function run(): void {
     visit();
-    new MutationObserver(guard(scan)).observe(d, { childList: true, subtree: true });
     on(d, 'submit', (e) => submitted(e.target), true);
     // form.submit() fires no submit event: fill and report on that path too.
     const proto = HTMLFormElement.prototype;
@@ -89,68 +92,58 @@ function start([base, site, mailto, gaCookie, days, , , field]: Config): void {
       'click',
       (e) => {
         const a = e.target.closest('a');
-        link(a);
         if (/^tel:/i.test(a.href)) hit('tel', { tel: decodeURIComponent(a.href.slice(4)) });
       },
       true,
     );
-    if (vid && mailto == 'plus') {
+    if (vid && config.mailto == 'plus') {
       on(d, 'copy', (e: ClipboardEvent) => {
         const text = '' + getSelection();
-        const tagged = tagEmails(text, vid);
+        const tagged = plusAddresses(text, vid);
         if (tagged != text) {
           e.clipboardData!.setData('text/plain', tagged);
           e.preventDefault();
         }
       });
     }
-    for (const name of ['pushState', 'replaceState'] as const) {
-      const orig = history[name];
-      history[name] = function (...a) {
-        orig.apply(this, a);
-        navigated();
-      };
-    }
-    on(w, 'popstate', navigated);
+    // Watching the page three times a second catches, in fewer bytes than
+    // wrapping history methods and observing mutations: single-page-app
+    // navigation (pushState, replaceState, popstate, hash links; the previous
+    // address becomes the referrer), and forms and links added by scripts. A
+    // form submitted before its first scan is filled by the submit hooks.
+    setInterval(
+      guard(() => {
+        if (loc.href != href) {
+          ref = href;
+          href = loc.href;
+          visit();
+        }
+        scan();
+      }),
+      300,
+    );
     // A page restored from the back/forward cache is a visit (the throttle decides).
     on(w, 'pageshow', (e) => e.persisted && visit());
-  };
-
-  // The visitor id: kept in a cookie, asked from the collector once.
-  vid = visitorId(getCookie('tl_vid'));
-  if (vid || !navigator.cookieEnabled) run();
-  else
-    fetch(base + 'vid')
-      .then((r) => r.text())
-      .catch(() => '')
-      .then(
-        guard((text: string) => {
-          vid = visitorId(text);
-          if (vid) setCookie('tl_vid', vid, 400);
-          run();
-        }),
-      );
+  }
 }
 
-// Start: read the configuration, take the queued commands of the page, and run
-// unless consent is awaited, a privacy signal is honoured or the visitor opted out.
+// Start: read the configuration and run, unless consent is awaited, a privacy
+// signal is honoured, or the visitor opted out. The page's switch,
+// throughline('consent' | 'optout' | 'optin'), keeps its answer in a cookie,
+// so the next pages know it before any script of the page has run.
 guard(() => {
-  const config = readConfig(d.currentScript as HTMLScriptElement, loc.hostname);
+  const script = d.currentScript as HTMLScriptElement;
+  const config: Config = script.dataset;
   let started = 0;
   const go = () => {
-    if (!started && !config[6] && !automated(w) && !(config[5] && privacySignal(navigator)) && !getCookie(OPT_OUT_COOKIE)) {
+    if (!started && !(config.consent == 'wait' && !getCookie(CONSENT_COOKIE)) && !automated(w) && !(config.dnt != null && privacySignal(navigator)) && !getCookie(OPT_OUT_COOKIE)) {
       started = 1;
-      start(config);
+      start(config, collectorBase(script.src));
     }
   };
-  const queued = w.throughline?.q || [];
-  // The page's switch: throughline('consent' | 'optout' | 'optin').
-  const api = (w.throughline = guard((command: string) => {
-    if (command == 'consent') config[6] = false;
-    if (/^opt/.test(command)) setCookie(OPT_OUT_COOKIE, 1, command == 'optout' ? 400 : -1);
+  w.throughline = guard((command: string) => {
+    setCookie(command == 'consent' ? CONSENT_COOKIE : OPT_OUT_COOKIE, 1, command == 'optin' ? -1 : 400);
     go();
-  }));
-
-  for (const a of queued) api(a[0]);
+  });
   go();
 })();

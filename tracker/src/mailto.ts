@@ -3,12 +3,14 @@
 // a message reaching the sales inbox can be tied to the visit. In plus mode an
 // address the visitor copies from the page text is tagged in the clipboard too.
 
-/** `sales@site.ru` -> `sales+ab12cd@site.ru`; unchanged when already tagged or not an address. */
-export function plusAddress(address: string, id: string): string {
+/**
+ * Every e-mail address in a text (or the recipients of a mailto: href, where
+ * `@` may be written %40) plus-tagged with the visitor id, lower-case:
+ * `sales@site.ru` -> `sales+ab12cd@site.ru`. An address already tagged is left.
+ */
+export function plusAddresses(text: string, id: string): string {
   const tag = '+' + id.toLowerCase();
-  return address.replace(/^(.+?)(@|%40)/i, (m, local: string, at: string) =>
-    local.toLowerCase().slice(-tag.length) == tag ? m : local + tag + at,
-  );
+  return text.replace(/([\w.+'-]+)(@|%40)(?=[\w-]+\.\w)/gi, (m, local: string, at: string) => (local.toLowerCase().endsWith(tag) ? m : local + tag + at));
 }
 
 /**
@@ -17,22 +19,14 @@ export function plusAddress(address: string, id: string): string {
  * Anything that is not a mailto: href is returned unchanged.
  */
 export function tagMailto(href: string, id: string, plus: boolean): string {
-  const tag = encodeURIComponent('[' + id + ']');
+  const tag = '%5B' + id + '%5D'; // [AB12CD], percent-encoded
   return !/^mailto:/i.test(href)
     ? href
     : plus
-      ? href.replace(/:([^?]*)/, (_, to: string) => ':' + to.split(',').map((a) => plusAddress(a, id)).join(','))
+      ? href.replace(/^[^?]*/, (to) => plusAddresses(to, id))
       : /[?&]subject=/i.test(href)
         ? href.replace(/([?&]subject=)([^&]*)/i, (m, key: string, subject: string) =>
             subject.toUpperCase().includes(tag) ? m : key + tag + (subject && '%20') + subject,
           )
         : href + (href.includes('?') ? '&' : '?') + 'subject=' + tag;
-}
-
-/** What an e-mail address in page text or a form field looks like. */
-export const EMAIL = /[\w.+'-]+@[\w-]+(\.[\w-]+)+/g;
-
-/** Every e-mail address in a piece of text, plus-tagged with the visitor id. */
-export function tagEmails(text: string, id: string): string {
-  return text.replace(EMAIL, (a) => plusAddress(a, id));
 }

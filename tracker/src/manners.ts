@@ -1,8 +1,10 @@
-// When the tracker keeps quiet: the visitor opted out, the site asked to honour
+// When the tracker keeps quiet: the site waits for consent and has none, the visitor opted out, the site asked to honour
 // Do-Not-Track / Global Privacy Control and the browser sends it, or the page
 // runs in an automated browser (a test can allow that with
 // window.__throughlineAllowAutomation = true).
 export const OPT_OUT_COOKIE = 'tl_optout';
+/** Set by throughline('consent'): in consent mode (data-consent="wait") the tracker runs only with it. */
+export const CONSENT_COOKIE = 'tl_consent';
 
 type Win = Window & {
   __throughlineAllowAutomation?: boolean;
@@ -10,7 +12,7 @@ type Win = Window & {
 type Nav = Navigator & { globalPrivacyControl?: boolean };
 
 export function automated(w: Win): boolean {
-  return !w.__throughlineAllowAutomation && !!(w.navigator.webdriver || /headless/i.test(w.navigator.userAgent));
+  return !w.__throughlineAllowAutomation && !!w.navigator.webdriver;
 }
 
 export function privacySignal(nav: Nav): boolean {

@@ -1,8 +1,7 @@
-// Sending a hit. A text/plain POST is a "simple" request: the browser sends no
-// CORS preflight. sendBeacon (or fetch with keepalive) survives page unload.
-// When both fail (a Content-Security-Policy that allows images but not
-// connections, a beacon queue that is full), an image GET carries the same
-// JSON in its query: p.gif?d=<hit>.
+// Sending a hit. sendBeacon with a string body is a text/plain POST, a "simple"
+// request: the browser sends no CORS preflight, and the request survives page
+// unload. When the browser refuses the beacon (its queue is full, or beacons
+// are disabled), an image GET carries the same JSON in its query: p.gif?d=<hit>.
 export type Hit = {
   s: string;
   k: 'visit' | 'lead' | 'tel';
@@ -16,10 +15,6 @@ export type Hit = {
   p?: Record<string, string>;
 };
 
-export function send(base: string, hit: Hit): void {
-  const body = JSON.stringify(hit);
-  navigator.sendBeacon(base + 'hit', body) ||
-    fetch(base + 'hit', { method: 'POST', body, keepalive: true }).catch(() => {
-      new Image().src = base + 'p.gif?d=' + encodeURIComponent(body);
-    });
+export function send(base: string, hit: Hit, body = JSON.stringify(hit)): void {
+  if (!navigator.sendBeacon(base + 'hit', body)) new Image().src = base + 'p.gif?d=' + encodeURIComponent(body);
 }

@@ -1,59 +1,36 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from 'vitest';
-import { readConfig } from '../../../tracker/src/config.js';
+import { collectorBase, type Config } from '../../../tracker/src/config.js';
+import { FIELDS, fieldValues, fillForm } from '../../../tracker/src/forms.js';
 
-function script(attrs: Record<string, string>): HTMLScriptElement {
+function dataset(attrs: Record<string, string>): Config {
   const s = document.createElement('script');
-  s.src = 'https://collector.example.com/t.js?v=2';
   for (const [k, v] of Object.entries(attrs)) s.setAttribute(k, v);
-  return s;
+  return s.dataset;
 }
 
 describe('tracker config', () => {
-  it('has documented defaults', () => {
-    const [base, site, mailto, gaCookie, days, dnt, wait, field] = readConfig(script({}), 'shop.example');
-    expect({ base, site, mailto, gaCookie, days, dnt, wait }).toEqual({
-      base: 'https://collector.example.com/',
-      site: 'shop.example',
-      mailto: 'subject',
-      gaCookie: '_ga',
-      days: 90,
-      dnt: false,
-      wait: false,
-    });
-    expect(field('utm_source')).toBe('utm_source');
+  it('finds the collector where the tracker came from', () => {
+    expect(collectorBase('https://collector.example.com/t.js?v=2')).toBe('https://collector.example.com/');
+    expect(collectorBase('https://example.com/analytics/t.js')).toBe('https://example.com/analytics/');
   });
 
-  it('reads every data- attribute', () => {
-    const [base, site, mailto, gaCookie, days, dnt, wait, field] = readConfig(
-      script({
-        'data-site': 'northwind',
-        'data-mailto': 'plus',
-        'data-ga-cookie': '_ga_custom',
-        'data-days': '30',
-        'data-dnt': '',
-        'data-consent': 'wait',
-        'data-field-tl_vid': 'visitor',
-        'data-field-tl_ym': '',
-      }),
-      'x',
-    );
-    expect({ base, site, mailto, gaCookie, days, dnt, wait }).toEqual({
-      base: 'https://collector.example.com/',
-      site: 'northwind',
-      mailto: 'plus',
-      gaCookie: '_ga_custom',
-      days: 30,
-      dnt: true,
-      wait: true,
-    });
-    expect(field('tl_vid')).toBe('visitor');
-    expect(field('tl_ym')).toBe('');
-    expect(field('tl_ga')).toBe('tl_ga');
+  it('reads every data- attribute through the dataset', () => {
+    const c = dataset({ 'data-site': 'northwind', 'data-mailto': 'plus', 'data-ga-cookie': '_ga_custom', 'data-days': '30', 'data-dnt': '', 'data-consent': 'wait' });
+    expect({ ...c }).toEqual({ site: 'northwind', mailto: 'plus', gaCookie: '_ga_custom', days: '30', dnt: '', consent: 'wait' });
   });
 
-  it('falls back to 90 days for a lifetime that is not a number', () => {
-    expect(readConfig(script({ 'data-days': 'forever' }), 'x')[4]).toBe(90);
-    expect(readConfig(script({ 'data-days': '0' }), 'x')[4]).toBe(90);
+  it('renames hidden fields with data-<default name>, and leaves out those named ""', () => {
+    document.body.innerHTML = '<form></form>';
+    const form = document.forms[0]!;
+    fillForm(form, fieldValues({ v: 'AB23CD', g: '1.2', y: '3' }), dataset({ 'data-tl_vid': 'visitor', 'data-tl_ym': '' }));
+    expect(form.querySelector<HTMLInputElement>('[name=visitor]')!.value).toBe('AB23CD');
+    expect(form.querySelector('[name=tl_vid]')).toBeNull();
+    expect(form.querySelector('[name=tl_ym]')).toBeNull();
+    expect(form.querySelector<HTMLInputElement>('[name=tl_ga]')!.value).toBe('1.2');
+  });
+
+  it('has no option whose name is also a default field name', () => {
+    for (const option of ['site', 'mailto', 'gaCookie', 'days', 'dnt', 'consent']) expect(FIELDS).not.toContain(option);
   });
 });

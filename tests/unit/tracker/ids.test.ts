@@ -23,8 +23,7 @@ describe('tracker ids', () => {
   it('accepts visitor ids case-insensitively, from the 31-letter alphabet only', () => {
     expect(visitorId('AB23CD')).toBe('AB23CD');
     expect(visitorId('ab23cd')).toBe('AB23CD');
-    expect(visitorId(' xy9z2k\n')).toBe('XY9Z2K');
-    for (const bad of ['AB12CD', 'ABOCDE', 'ABICDE', 'ABLCDE', 'AB0CDE', 'ABCDE', 'ABCDEFG', '', undefined, '<b>x</b>']) {
+    for (const bad of [' AB23CD', 'AB12CD', 'ABOCDE', 'ABICDE', 'ABLCDE', 'AB0CDE', 'ABCDE', 'ABCDEFG', '', undefined, '<b>x</b>']) {
       expect(visitorId(bad)).toBe('');
     }
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { plusAddress, tagEmails, tagMailto } from '../../../tracker/src/mailto.js';
+import { plusAddresses, tagMailto } from '../../../tracker/src/mailto.js';
 
 const ID = 'AB23CD';
 
@@ -51,16 +51,16 @@ describe('mailto plus addressing', () => {
   });
   it('leaves a mailto without an address as it is', () => {
     expect(plus('mailto:?subject=x')).toBe('mailto:?subject=x');
-    expect(plusAddress('not an address', ID)).toBe('not an address');
+    expect(plusAddresses('not an address', ID)).toBe('not an address');
   });
 });
 
 describe('copied text', () => {
   it('tags every address in the selection and nothing else', () => {
-    expect(tagEmails('Write to sales@site.ru or to support@help.site.ru, thanks.', ID)).toBe(
+    expect(plusAddresses('Write to sales@site.ru or to support@help.site.ru, thanks.', ID)).toBe(
       'Write to sales+ab23cd@site.ru or to support+ab23cd@help.site.ru, thanks.',
     );
-    expect(tagEmails('no address here, just @ signs and a.b', ID)).toBe('no address here, just @ signs and a.b');
-    expect(tagEmails('sales+ab23cd@site.ru', ID)).toBe('sales+ab23cd@site.ru');
+    expect(plusAddresses('no address here, just @ signs and a.b', ID)).toBe('no address here, just @ signs and a.b');
+    expect(plusAddresses('sales+ab23cd@site.ru', ID)).toBe('sales+ab23cd@site.ru');
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { campaign, nextTouches, params, parseTouch, type Touch } from '../../../tracker/src/touches.js';
+import { campaign, nextTouches, params, type Touch } from '../../../tracker/src/touches.js';
 
 const host = 'shop.example';
-const t = (l: string, r = ''): Touch => ({ l, r });
+const t = (l: string, r = ''): Touch => `${l} ${r}`;
 
 describe('touch parameters', () => {
   it('decodes percent-encoded UTM values and keeps the first of repeated ones', () => {
@@ -33,57 +33,49 @@ describe('first and last touch', () => {
   const ad = t('https://shop.example/?utm_source=yandex&utm_campaign=brand&yclid=77', 'https://yandex.ru/');
 
   it('keeps the first touch once', () => {
-    const first = nextTouches(undefined, undefined, ad, host);
-    expect(first.f).toEqual(ad);
-    const later = nextTouches(ad, ad, t('https://shop.example/?utm_source=google', 'https://google.com/'), host);
-    expect(later.f).toBeUndefined();
+    expect(nextTouches(undefined, undefined, ad, host)[0]).toBe(ad);
+    expect(nextTouches(ad, ad, t('https://shop.example/?utm_source=google', 'https://google.com/'), host)[0]).toBeUndefined();
   });
 
   it('records even a direct first visit as the first touch, but not as the last', () => {
     const direct = t('https://shop.example/');
-    expect(nextTouches(undefined, undefined, direct, host)).toEqual({ f: direct, l: undefined, n: false });
+    expect(nextTouches(undefined, undefined, direct, host)).toEqual([direct, undefined, false]);
   });
 
   it('a direct visit never erases the campaign', () => {
-    const next = nextTouches(ad, ad, t('https://shop.example/prices'), host);
-    expect(next.l).toBeUndefined();
-    expect(next.n).toBe(false);
+    expect(nextTouches(ad, ad, t('https://shop.example/prices'), host)).toEqual([undefined, undefined, false]);
   });
 
   it('an internal page view is not a touch', () => {
-    const next = nextTouches(ad, ad, t('https://shop.example/prices', 'https://shop.example/'), host);
-    expect(next.l).toBeUndefined();
+    expect(nextTouches(ad, ad, t('https://shop.example/prices', 'https://shop.example/'), host)[1]).toBeUndefined();
   });
 
   it('a landing from another site replaces the last touch but is no new campaign', () => {
     const organic = t('https://shop.example/blog', 'https://www.google.com/');
-    expect(nextTouches(ad, ad, organic, host)).toEqual({ f: undefined, l: organic, n: false });
+    expect(nextTouches(ad, ad, organic, host)).toEqual([undefined, organic, false]);
   });
 
   it('a new campaign or click id replaces the last touch and is new', () => {
     const other = t('https://shop.example/?utm_source=google&gclid=9', 'https://google.com/');
-    expect(nextTouches(ad, ad, other, host)).toEqual({ f: undefined, l: other, n: true });
+    expect(nextTouches(ad, ad, other, host)).toEqual([undefined, other, true]);
     const sameTagsNewClick = t('https://shop.example/?utm_source=yandex&utm_campaign=brand&yclid=78');
-    expect(nextTouches(ad, ad, sameTagsNewClick, host).n).toBe(true);
+    expect(nextTouches(ad, ad, sameTagsNewClick, host)[2]).toBe(true);
   });
 
   it('the same campaign again (a reload) is a touch but not new', () => {
-    const next = nextTouches(ad, ad, t(ad.l, 'https://yandex.ru/'), host);
-    expect(next.l).toEqual(t(ad.l, 'https://yandex.ru/'));
-    expect(next.n).toBe(false);
+    const reload = t('https://shop.example/?utm_source=yandex&utm_campaign=brand&yclid=77', 'https://yandex.ru/');
+    expect(nextTouches(ad, ad, reload, host)).toEqual([undefined, reload, false]);
   });
 
   it('compares referrer hosts with the port', () => {
-    expect(nextTouches(ad, ad, t('http://localhost:8081/', 'http://localhost:8081/a'), 'localhost:8081').l).toBeUndefined();
-    expect(nextTouches(ad, ad, t('http://localhost:8081/', 'http://localhost:9000/'), 'localhost:8081').l).toBeDefined();
+    expect(nextTouches(ad, ad, t('http://localhost:8081/', 'http://localhost:8081/a'), 'localhost:8081')[1]).toBeUndefined();
+    expect(nextTouches(ad, ad, t('http://localhost:8081/', 'http://localhost:9000/'), 'localhost:8081')[1]).toBeDefined();
   });
 
-  it('parses stored touches and survives damaged cookies', () => {
-    expect(parseTouch(JSON.stringify(ad))).toEqual(ad);
-    expect(parseTouch(undefined)).toBeUndefined();
-    expect(parseTouch('{broken')).toBeUndefined();
-    // Damaged but parsable: readers see undefined parts and carry on.
-    const odd = parseTouch('null');
-    expect(() => nextTouches(odd, parseTouch('5'), ad, host)).not.toThrow();
+  it('reads a touch: the landing URL, a space, the referrer', () => {
+    expect(campaign(ad)).toBe(campaign('https://shop.example/?utm_source=yandex&utm_campaign=brand&yclid=77'));
+    // the referrer's query is not the landing's
+    expect(campaign(t('https://shop.example/', 'https://yandex.ru/?utm_source=x'))).toBe('');
+    expect(params(t('https://shop.example/?yclid=1', 'https://ya.ru/')).get('yclid')).toBe('1');
   });
 });
