@@ -73,58 +73,54 @@ function start(config: Config, base: string): void {
       guard((text: string) => {
         vid = visitorId(text);
         if (vid) setCookie('tl_vid', vid, 400);
-        run();
+        visit();
+        on(d, 'submit', (e) => submitted(e.target), true);
+        // form.submit() fires no submit event: fill and report on that path too.
+        const proto = HTMLFormElement.prototype;
+        const submit = proto.submit;
+        proto.submit = function () {
+          submitted(this);
+          submit.call(this);
+        };
+        on(
+          d,
+          'click',
+          (e) => {
+            const a = e.target.closest('a');
+            if (/^tel:/i.test(a.href)) hit('tel', { tel: decodeURIComponent(a.href.slice(4)) });
+          },
+          true,
+        );
+        if (vid && config.mailto == 'plus') {
+          on(d, 'copy', (e: ClipboardEvent) => {
+            const text = '' + getSelection();
+            const tagged = plusAddresses(text, vid);
+            if (tagged != text) {
+              e.clipboardData!.setData('text/plain', tagged);
+              e.preventDefault();
+            }
+          });
+        }
+        // Watching the page three times a second catches, in fewer bytes than
+        // wrapping history methods and observing mutations: single-page-app
+        // navigation (pushState, replaceState, popstate, hash links; the previous
+        // address becomes the referrer), and forms and links added by scripts. A
+        // form submitted before its first scan is filled by the submit hooks.
+        setInterval(
+          guard(() => {
+            if (loc.href != href) {
+              ref = href;
+              href = loc.href;
+              visit();
+            }
+            scan();
+          }),
+          300,
+        );
+        // A page restored from the back/forward cache is a visit (the throttle decides).
+        on(w, 'pageshow', (e) => e.persisted && visit());
       }),
     );
-
-  function run(): void {
-    visit();
-    on(d, 'submit', (e) => submitted(e.target), true);
-    // form.submit() fires no submit event: fill and report on that path too.
-    const proto = HTMLFormElement.prototype;
-    const submit = proto.submit;
-    proto.submit = function () {
-      submitted(this);
-      submit.call(this);
-    };
-    on(
-      d,
-      'click',
-      (e) => {
-        const a = e.target.closest('a');
-        if (/^tel:/i.test(a.href)) hit('tel', { tel: decodeURIComponent(a.href.slice(4)) });
-      },
-      true,
-    );
-    if (vid && config.mailto == 'plus') {
-      on(d, 'copy', (e: ClipboardEvent) => {
-        const text = '' + getSelection();
-        const tagged = plusAddresses(text, vid);
-        if (tagged != text) {
-          e.clipboardData!.setData('text/plain', tagged);
-          e.preventDefault();
-        }
-      });
-    }
-    // Watching the page three times a second catches, in fewer bytes than
-    // wrapping history methods and observing mutations: single-page-app
-    // navigation (pushState, replaceState, popstate, hash links; the previous
-    // address becomes the referrer), and forms and links added by scripts. A
-    // form submitted before its first scan is filled by the submit hooks.
-    setInterval(
-      guard(() => {
-        if (loc.href != href) {
-          ref = href;
-          href = loc.href;
-          visit();
-        }
-        scan();
-      }),
-      300,
-    );
-    // A page restored from the back/forward cache is a visit (the throttle decides).
-    on(w, 'pageshow', (e) => e.persisted && visit());
-  }
 }
 
 // Start: read the configuration and run, unless consent is awaited, a privacy
@@ -136,7 +132,7 @@ guard(() => {
   const config: Config = script.dataset;
   let started = 0;
   const go = () => {
-    if (!started && !(config.consent == 'wait' && !getCookie(CONSENT_COOKIE)) && !automated(w) && !(config.dnt != null && privacySignal(navigator)) && !getCookie(OPT_OUT_COOKIE)) {
+    if (!started && !(config.consent == 'wait' && !getCookie(CONSENT_COOKIE)) && !automated() && !(config.dnt != null && privacySignal()) && !getCookie(OPT_OUT_COOKIE)) {
       started = 1;
       start(config, collectorBase(script.src));
     }

@@ -1,20 +1,32 @@
-import { describe, expect, it } from 'vitest';
+// @vitest-environment jsdom
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { automated, privacySignal } from '../../../tracker/src/manners.js';
 
-const win = (navigator: object, extra: object = {}) => ({ navigator: { userAgent: 'Mozilla/5.0 Chrome/130', ...navigator }, ...extra }) as unknown as Window;
-
 describe('manners', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    delete (window as { __throughlineAllowAutomation?: boolean }).__throughlineAllowAutomation;
+  });
+
   it('skips automated browsers', () => {
-    expect(automated(win({}))).toBe(false);
-    expect(automated(win({ webdriver: true }))).toBe(true);
+    vi.stubGlobal('navigator', { webdriver: false });
+    expect(automated()).toBe(false);
+    vi.stubGlobal('navigator', { webdriver: true });
+    expect(automated()).toBe(true);
   });
   it('lets a test allow automation with window.__throughlineAllowAutomation', () => {
-    expect(automated(win({ webdriver: true }, { __throughlineAllowAutomation: true }))).toBe(false);
+    vi.stubGlobal('navigator', { webdriver: true });
+    (window as { __throughlineAllowAutomation?: boolean }).__throughlineAllowAutomation = true;
+    expect(automated()).toBe(false);
   });
   it('sees Do-Not-Track and Global Privacy Control', () => {
-    expect(privacySignal({ doNotTrack: '1' } as Navigator)).toBe(true);
-    expect(privacySignal({ globalPrivacyControl: true } as unknown as Navigator)).toBe(true);
-    expect(privacySignal({ doNotTrack: '0' } as Navigator)).toBe(false);
-    expect(privacySignal({ doNotTrack: null } as Navigator)).toBe(false);
+    vi.stubGlobal('navigator', { doNotTrack: '1' });
+    expect(privacySignal()).toBe(true);
+    vi.stubGlobal('navigator', { globalPrivacyControl: true });
+    expect(privacySignal()).toBe(true);
+    vi.stubGlobal('navigator', { doNotTrack: '0' });
+    expect(privacySignal()).toBe(false);
+    vi.stubGlobal('navigator', { doNotTrack: null });
+    expect(privacySignal()).toBe(false);
   });
 });
