@@ -70,6 +70,24 @@ describe('the built tracker in a page', () => {
     page.close();
   });
 
+  it('counts a page restored from the back/forward cache by the 10-minute rule', async () => {
+    const page = await open('');
+    const visits = () => page.sent.filter((h) => h.k === 'visit').length;
+    const restore = () => page.w.dispatchEvent(new page.w.PageTransitionEvent('pageshow', { persisted: true }));
+    expect(visits()).toBe(1);
+    restore();
+    expect(visits()).toBe(1);
+    page.w.document.cookie = `tl_vt=${Date.now() - 11 * 60 * 1000}; path=/`;
+    restore();
+    expect(visits()).toBe(2);
+    page.w.dispatchEvent(new page.w.PageTransitionEvent('pageshow', { persisted: false }));
+    page.w.document.cookie = `tl_vt=${Date.now() - 11 * 60 * 1000}; path=/`;
+    page.w.dispatchEvent(new page.w.PageTransitionEvent('pageshow', { persisted: false }));
+    expect(visits()).toBe(2);
+    expect(page.errors).toEqual([]);
+    page.close();
+  });
+
   it('keeps working, without memory, when the cookie jar throws', async () => {
     const page = await open('<form id="f"></form>', (w) => {
       Object.defineProperty(w.Document.prototype, 'cookie', {
