@@ -1,7 +1,7 @@
 // Throughline tracker: the one script a site includes.
 //   <script async src="https://collector.example/t.js" data-site="my-site"></script>
 // This file only wires the modules to the page; the rules live in the modules.
-// Every entry point from the page (events, observers, the public function) runs
+// Every entry point from the page (events, the watcher, the public function) runs
 // inside `guard`, so nothing the tracker does can throw into the host page.
 import { collectorBase, type Config } from './config.js';
 import { getCookie, setCookie } from './cookies.js';
@@ -16,7 +16,8 @@ import { send, type Hit } from './transport.js';
 const w = window as unknown as Window & { throughline?: (command: string) => void };
 const d = document;
 const loc = location;
-const on = (target: EventTarget, type: string, fn: (e: any) => void, capture?: boolean) => target.addEventListener(type, guard(fn), capture);
+const on = <E extends Event>(target: EventTarget, type: string, fn: (e: E) => unknown, capture?: boolean) =>
+  target.addEventListener(type, guard(fn) as EventListener, capture);
 
 function guard<A extends unknown[]>(fn: (...a: A) => unknown): (...a: A) => void {
   return (...a) => {
@@ -74,7 +75,7 @@ function start(config: Config, base: string): void {
         vid = visitorId(text);
         if (vid) setCookie('tl_vid', vid, 400);
         visit();
-        on(d, 'submit', (e) => submitted(e.target), true);
+        on(d, 'submit', (e) => submitted(e.target as HTMLFormElement), true);
         // form.submit() fires no submit event: fill and report on that path too.
         const proto = HTMLFormElement.prototype;
         const submit = proto.submit;
@@ -86,7 +87,7 @@ function start(config: Config, base: string): void {
           d,
           'click',
           (e) => {
-            const a = e.target.closest('a');
+            const a = (e.target as Element).closest('a')!;
             if (/^tel:/i.test(a.href)) hit('tel', { tel: decodeURIComponent(a.href.slice(4)) });
           },
           true,
@@ -118,7 +119,7 @@ function start(config: Config, base: string): void {
           300,
         );
         // A page restored from the back/forward cache is a visit (the throttle decides).
-        on(w, 'pageshow', (e) => e.persisted && visit());
+        on(w, 'pageshow', (e: PageTransitionEvent) => e.persisted && visit());
       }),
     );
 }
