@@ -9,19 +9,41 @@ import { ROOT } from '../collector/src/paths.js';
 
 const PUBLIC = join(ROOT, 'demo-site', 'public');
 
-export type DemoSiteOptions = { collectorUrl: string; siteId: string; port: number; host?: string };
+export type DemoSiteOptions = {
+  collectorUrl: string;
+  siteId: string;
+  port: number;
+  host?: string;
+  /** Extra pages by path (e.g. '/plus.html'), the same placeholders filled: tests use them to try tracker options. */
+  pages?: Record<string, string>;
+};
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
 
 export function startDemoSite(opts: DemoSiteOptions): Promise<Server> {
+  const fill = (html: string) => html.replaceAll('{{COLLECTOR_URL}}', opts.collectorUrl.replace(/\/$/, '')).replaceAll('{{SITE_ID}}', opts.siteId);
   const app = express();
   app.disable('x-powered-by');
   app.get(['/', /\.html$/], async (req, res, next) => {
+    const extra = opts.pages?.[req.path];
+    if (extra !== undefined) return void res.type('html').send(fill(extra));
     const file = req.path === '/' ? 'index.html' : req.path.slice(1);
     if (!/^[a-z0-9-]+\.html$/.test(file)) return next();
     try {
-      const html = await readFile(join(PUBLIC, file), 'utf8');
-      res
-        .type('html')
-        .send(html.replaceAll('{{COLLECTOR_URL}}', opts.collectorUrl.replace(/\/$/, '')).replaceAll('{{SITE_ID}}', opts.siteId));
+      res.type('html').send(fill(await readFile(join(PUBLIC, file), 'utf8')));
+    } catch {
+      next();
+    }
+  });
+  // The form posts here: the thank-you page shows what a site-to-CRM integration
+  // would receive, hidden Throughline fields included.
+  app.post('/thanks.html', express.urlencoded({ extended: false, limit: '64kb' }), async (req, res, next) => {
+    try {
+      const html = await readFile(join(PUBLIC, 'thanks.html'), 'utf8');
+      const received = escapeHtml(JSON.stringify(req.body ?? {}, null, 2));
+      res.type('html').send(fill(html).replace('<!--RECEIVED-->', `<h2>What the CRM receives</h2><pre id="received">${received}</pre>`));
     } catch {
       next();
     }

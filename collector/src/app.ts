@@ -8,6 +8,7 @@ import { inboundEmailRouter } from './inbound-email/route.js';
 import { TRACKER_FILE } from './paths.js';
 import { reportsRouter } from './reports/route.js';
 import type { Services } from './services.js';
+import { visitorIdHandler } from './visitor-id/route.js';
 
 export function createApp(svc: Services): Express {
   const app = express();
@@ -22,6 +23,7 @@ export function createApp(svc: Services): Express {
   });
   app.use(crmRouter(svc), inboundEmailRouter(svc));
   app.use(reportsRouter(svc));
+  app.get('/vid', visitorIdHandler(svc));
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });

@@ -1,7 +1,20 @@
-// Sending a hit: a text/plain POST is a "simple" request, so the browser sends
-// no CORS preflight; sendBeacon (or fetch keepalive) survives page unload.
-export function send(endpoint: string, hit: object): void {
-  const body = JSON.stringify(hit);
-  if (navigator.sendBeacon && navigator.sendBeacon(endpoint, body)) return;
-  fetch(endpoint, { method: 'POST', body, keepalive: true, headers: { 'Content-Type': 'text/plain' } }).catch(() => {});
+// Sending a hit. sendBeacon with a string body is a text/plain POST, a "simple"
+// request: the browser sends no CORS preflight, and the request survives page
+// unload. When the browser refuses the beacon (its queue is full, or beacons
+// are disabled), an image GET carries the same JSON in its query: p.gif?d=<hit>.
+export type Hit = {
+  s: string;
+  k: 'visit' | 'lead' | 'tel';
+  e: string;
+  t: number;
+  u: string;
+  r: string;
+  g: string;
+  y: string;
+  v: string;
+  p?: Record<string, string>;
+};
+
+export function send(base: string, hit: Hit, body = JSON.stringify(hit)): void {
+  if (!navigator.sendBeacon(base + 'hit', body)) new Image().src = base + 'p.gif?d=' + encodeURIComponent(body);
 }

@@ -1,0 +1,32 @@
+// The visitor id in e-mail: every mailto: link carries it, either as a subject
+// tag ("[AB12CD] Training") or as plus-addressing ("sales+ab12cd@site.ru"), so
+// a message reaching the sales inbox can be tied to the visit. In plus mode an
+// address the visitor copies from the page text is tagged in the clipboard too.
+
+/**
+ * Every e-mail address in a text (or the recipients of a mailto: href, where
+ * `@` may be written %40) plus-tagged with the visitor id, lower-case:
+ * `sales@site.ru` -> `sales+ab12cd@site.ru`. An address already tagged is left.
+ */
+export function plusAddresses(text: string, id: string): string {
+  const tag = '+' + id.toLowerCase();
+  return text.replace(/([\w.+'-]+)(@|%40)(?=[\w-]+\.\w)/gi, (m, local: string, at: string) => (local.toLowerCase().endsWith(tag) ? m : local + tag + at));
+}
+
+/**
+ * Puts the visitor id into a mailto: href (any letter case, several recipients,
+ * existing subject/body/cc kept). Idempotent: a tagged href comes back as it is.
+ * Anything that is not a mailto: href is returned unchanged.
+ */
+export function tagMailto(href: string, id: string, plus: boolean): string {
+  const tag = '%5B' + id + '%5D'; // [AB12CD], percent-encoded
+  return !/^mailto:/i.test(href)
+    ? href
+    : plus
+      ? href.replace(/^[^?]*/, (to) => plusAddresses(to, id))
+      : /[?&]subject=/i.test(href)
+        ? href.replace(/([?&]subject=)([^&]*)/i, (m, key: string, subject: string) =>
+            subject.toUpperCase().includes(tag) ? m : key + tag + (subject && '%20') + subject,
+          )
+        : href + (href.includes('?') ? '&' : '?') + 'subject=' + tag;
+}

@@ -1,0 +1,42 @@
+// Where a visitor came from: the landing URL (with its UTM tags and click ids)
+// and the referrer. The first touch is kept once; the last non-direct touch is
+// replaced by every landing that brings a campaign, a click id or an outside
+// referrer. A direct visit never erases the campaign that brought the visitor
+// (Yandex Metrika's "last significant click").
+
+/**
+ * A touch as stored in its cookie: the landing URL and the referrer joined by
+ * one space (neither holds a space: both are serialized URLs; '' for none).
+ */
+export type Touch = string;
+
+/** The query parameters that make a campaign: UTM tags, then ad click ids in the collector's order (collector/src/hits/row.ts). */
+export const CAMPAIGN = 'utm_source utm_medium utm_campaign utm_term utm_content gclid yclid fbclid msclkid ttclid vkclid'.split(' ');
+
+/**
+ * Query parameters of a URL or of a touch's landing URL (percent-decoded;
+ * repeated names: the first wins); empty for anything without a query,
+ * undefined included. Never throws.
+ */
+export function params(url: string | undefined): URLSearchParams {
+  return new URLSearchParams(/^[^?# ]*\?([^# ]*)/.exec(url!)?.[1]);
+}
+
+/** The campaign a URL or touch carries, as one comparable string; '' when it carries none. */
+export function campaign(url: string | undefined): string {
+  const p = params(url);
+  return CAMPAIGN.map((n) => p.get(n)).join().replace(/^,*$/, '');
+}
+
+/**
+ * Given the stored touches and this landing, what to store and whether the
+ * landing brings a campaign the visitor did not have (sent at once, past the
+ * visit throttle): [first touch to store, last touch to store, new campaign],
+ * a touch undefined when that cookie stays as it is.
+ */
+export function nextTouches(first: Touch | undefined, last: Touch | undefined, cur: Touch, pageHost: string): [Touch | undefined, Touch | undefined, boolean] {
+  const key = campaign(cur);
+  // host[:port] of the referrer: another site's page is a landing from it.
+  const from = cur.split(' ')[1]!.split('/')[2];
+  return [first ? undefined : cur, key || (from && from != pageHost) ? cur : undefined, !!key && key != campaign(last)];
+}
