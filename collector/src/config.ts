@@ -25,6 +25,18 @@ const schema = z.object({
   IDENTITY_KEY: z.string().min(16, 'at least 16 characters').default('throughline-development-key-change-me'),
   /** Country whose numbering plan applies to phone numbers written without a country code. */
   PHONE_DEFAULT_COUNTRY: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 two-letter code such as RU').default('RU'),
+  /** Hit pipeline (collector/src/pipeline): sites, privacy, throttles, durability. See README. */
+  SITES: z.string().optional(),
+  VISIT_THROTTLE_SECONDS: int(0, 86_400).default(600),
+  RATE_LIMIT_PER_MINUTE: int(0, 100_000_000).default(600),
+  IP_MODE: z.enum(['hash', 'anonymize']).default('hash'),
+  BOT_FILTER: z.enum(['on', 'off']).default('on'),
+  TRUSTED_PROXIES: z.string().default(''),
+  REDIS_TIMEOUT_MS: int(10, 10_000).default(250),
+  BATCH_MAX_BYTES: int(1024, 1024 ** 3).default(8 * 1024 * 1024),
+  INSERT_TIMEOUT_MS: int(100, 300_000).default(10_000),
+  SPOOL_DIR: z.string().min(1).optional(),
+  JOURNAL_FSYNC: z.enum(['0', '1']).default('0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -37,6 +49,23 @@ export type Config = {
   batch: { maxRows: number; maxMs: number };
   identity: { key: string; defaultCountry: string };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  pipeline: PipelineConfig;
+};
+
+export type PipelineConfig = {
+  /** Raw SITES value: JSON, or a path to a JSON file (parsed by sites/registry.ts). */
+  sites: string | undefined;
+  visitThrottleSeconds: number;
+  rateLimitPerMinute: number;
+  ipMode: 'hash' | 'anonymize';
+  botFilter: boolean;
+  trustedProxies: string[];
+  redisTimeoutMs: number;
+  batchMaxBytes: number;
+  insertTimeoutMs: number;
+  /** Journal and disk spool; undefined = .spool/<database> under the package root. */
+  spoolDir: string | undefined;
+  journalFsync: boolean;
 };
 
 export class ConfigError extends Error {}
@@ -65,5 +94,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batch: { maxRows: e.BATCH_MAX_ROWS, maxMs: e.BATCH_MAX_MS },
     identity: { key: e.IDENTITY_KEY, defaultCountry: e.PHONE_DEFAULT_COUNTRY },
     logLevel: e.LOG_LEVEL,
+    pipeline: {
+      sites: e.SITES,
+      visitThrottleSeconds: e.VISIT_THROTTLE_SECONDS,
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      ipMode: e.IP_MODE,
+      botFilter: e.BOT_FILTER === 'on',
+      trustedProxies: e.TRUSTED_PROXIES.split(',').map((s) => s.trim()).filter(Boolean),
+      redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+      batchMaxBytes: e.BATCH_MAX_BYTES,
+      insertTimeoutMs: e.INSERT_TIMEOUT_MS,
+      spoolDir: e.SPOOL_DIR,
+      journalFsync: e.JOURNAL_FSYNC === '1',
+    },
   };
 }

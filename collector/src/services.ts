@@ -2,18 +2,20 @@
 // handed to the routes. Tests build the same object against their own database.
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { BatchWriter } from './buffer/batch-writer.js';
+import type { JournalBuffer } from './buffer/journal-buffer.js';
 import { connect, portableSettings, type ClickHouseClient } from './clickhouse/client.js';
 import { migrate } from './clickhouse/migrate.js';
 import type { Config } from './config.js';
-import type { HitRow } from './hits/row.js';
+import { createIngest, type Ingest } from './pipeline/ingest.js';
 
 export type Services = {
   config: Config;
   log: Logger;
   clickhouse: ClickHouseClient;
   redis: Redis;
-  hits: BatchWriter<HitRow>;
+  /** The durable buffer of hits (and the identity links leads bring). */
+  hits: JournalBuffer;
+  ingest: Ingest;
   close(): Promise<void>;
 };
 
@@ -36,20 +38,17 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
     lazyConnect: false,
   });
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis error'));
-  const hits = new BatchWriter<HitRow>(clickhouse, {
-    table: 'hits',
-    maxRows: config.batch.maxRows,
-    maxMs: config.batch.maxMs,
-    onError: (err, rows) => log.error({ err: String(err), rows }, 'insert into hits failed; will retry'),
-  });
+  const ingest = await createIngest(config, clickhouse, log);
+  const hits = ingest.buffer;
   return {
     config,
     log,
     clickhouse,
     redis,
     hits,
+    ingest,
     async close() {
-      await hits.close();
+      await ingest.close();
       await clickhouse.close();
       redis.disconnect();
     },

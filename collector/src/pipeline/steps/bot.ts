@@ -1,0 +1,18 @@
+// bot: crawlers and scripts by user agent (isbot, a maintained list), and
+// automated browsers by what they admit: HeadlessChrome in the user agent or the
+// Sec-CH-UA hint, or the tracker's navigator.webdriver flag.
+import { isbot } from 'isbot';
+import type { Step } from '../context.js';
+import { drop } from '../reasons.js';
+
+const HEADLESS = /headless/i;
+
+export const bot: Step = (ctx, deps) => {
+  if (!deps.botFilter) return undefined;
+  const ua = ctx.req.userAgent;
+  if (ua === '') return drop('bot', 'no user agent');
+  if (isbot(ua)) return drop('bot', 'user agent');
+  if (HEADLESS.test(ctx.req.clientHints)) return drop('bot', 'headless client hint');
+  if (ctx.hit!.automated) return drop('bot', 'webdriver');
+  return undefined;
+};
