@@ -38,7 +38,7 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
     lazyConnect: false,
   });
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis error'));
-  const ingest = await createIngest(config, clickhouse, log);
+  const ingest = await createIngest(config, settings, log);
   const hits = ingest.buffer;
   return {
     config,

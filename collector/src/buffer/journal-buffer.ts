@@ -56,7 +56,8 @@ export class JournalBuffer {
   private waiters: Waiter[] = [];
   private scheduled = false;
   private writing: Promise<void> | null = null;
-  private sealRequested = false;
+  /** The oldest row of the segment has waited BATCH_MAX_MS. */
+  private due = false;
   private timer: NodeJS.Timeout | null = null;
   private pumping: Promise<void> | null = null;
   private closed = false;
@@ -116,24 +117,38 @@ export class JournalBuffer {
         for (const w of waiters) w.reject(err as Error);
         continue;
       }
-      for (const r of records) (seg.tables[r.table] ??= []).push(r.row);
+      for (const r of records) (seg.tables[r.table] ??= []).push(r.json);
       seg.rows += records.length;
       seg.bytes += buf.length;
       this.queuedRows += records.length;
       this.o.metrics.buffered.set(this.queuedRows);
       for (const w of waiters) w.resolve();
-      if (this.sealRequested || seg.rows >= this.o.maxRows || seg.bytes >= this.o.maxBytes) this.seal();
-      else if (!this.timer) {
-        this.timer = setTimeout(() => this.requestSeal(), this.o.maxMs);
+      if (!this.timer) {
+        this.timer = setTimeout(() => {
+          this.timer = null;
+          this.due = true;
+          this.maybeSeal(false);
+        }, this.o.maxMs);
         this.timer.unref();
       }
+      this.maybeSeal(true);
     }
   }
 
-  private requestSeal(): void {
-    this.timer = null;
-    if (this.writing) this.sealRequested = true;
-    else this.seal();
+  /**
+   * Seals the segment when a bound is reached. The row and age bounds wait for
+   * the insert in flight to finish (the batch meanwhile grows, so a slow
+   * ClickHouse gets fewer, larger inserts); the byte bound does not wait.
+   * `betweenWrites`: called from the commit loop, where the file is idle.
+   */
+  private maybeSeal(betweenWrites: boolean): void {
+    const seg = this.segment;
+    if (seg.rows === 0) return;
+    const hard = seg.bytes >= this.o.maxBytes;
+    if (!hard && !this.due && seg.rows < this.o.maxRows) return;
+    if (this.writing && !betweenWrites) return; // the commit loop looks again after its write
+    if (!hard && this.pumping) return; // the pump looks again when its insert is done
+    this.seal();
   }
 
   private open(): Segment {
@@ -143,7 +158,7 @@ export class JournalBuffer {
 
   /** Closes the current segment (when it holds rows) and hands its batch to the inserter. */
   private seal(): void {
-    this.sealRequested = false;
+    this.due = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const seg = this.segment;
@@ -192,6 +207,7 @@ export class JournalBuffer {
         }
       })().finally(() => {
         this.pumping = null;
+        this.maybeSeal(false);
       });
     }
     return this.pumping;

@@ -114,8 +114,8 @@ async function ingest(
     return;
   }
   const row = ctx.row!;
-  const records: TableRecord[] = [{ table: 'hits', row }];
-  for (const link of ctx.links) records.push({ table: 'identity_links', row: link });
+  const records: TableRecord[] = [{ table: 'hits', json: JSON.stringify(row) }];
+  for (const link of ctx.links) records.push({ table: 'identity_links', json: JSON.stringify(link) });
   try {
     await svc.hits.accept(records);
   } catch (err) {
@@ -123,7 +123,7 @@ async function ingest(
     reply(res, 503, 'unavailable', cors);
     return;
   }
-  svc.ingest.metrics.accepted.inc({ kind: row.kind });
+  svc.ingest.metrics.acceptedOf(row.kind).inc();
   accepted(res, cors);
 }
 

@@ -26,5 +26,12 @@ export function createMetrics() {
   const spilled = new Counter({ name: 'throughline_batches_spilled_total', help: 'Batches moved to the spill, by where', labelNames: ['to'] as const, registers: [registry] });
   const replayed = new Counter({ name: 'throughline_batches_replayed_total', help: 'Spilled batches replayed into ClickHouse, by from', labelNames: ['from'] as const, registers: [registry] });
   const buffered = new Gauge({ name: 'throughline_rows_buffered', help: 'Rows acknowledged and not yet in ClickHouse or the spill', registers: [registry] });
-  return { registry, accepted, dropped, inserted, insertFailures, spilled, replayed, buffered };
+  // Bound children: the hot path skips prom-client's label lookup.
+  const byKind = new Map<string, ReturnType<typeof accepted.labels>>();
+  const acceptedOf = (kind: string) => {
+    let c = byKind.get(kind);
+    if (!c) byKind.set(kind, (c = accepted.labels(kind)));
+    return c;
+  };
+  return { registry, accepted, acceptedOf, dropped, inserted, insertFailures, spilled, replayed, buffered };
 }

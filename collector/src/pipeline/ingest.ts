@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from 'pino';
 import { JournalBuffer } from '../buffer/journal-buffer.js';
-import type { ClickHouseClient } from '../clickhouse/client.js';
+import { connect } from '../clickhouse/client.js';
 import type { Config } from '../config.js';
 import { VisitLimits } from '../limits/visit-limits.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
@@ -16,7 +16,7 @@ import { clientIpResolver, type ClientIpResolver } from '../privacy/client-ip.js
 import { DailySalt } from '../privacy/salt.js';
 import { loadSites } from '../sites/registry.js';
 import { Spill } from '../spill/spill.js';
-import { insertTables } from '../spill/tables.js';
+import { insertTables, PRESERIALISED, type Tables } from '../spill/tables.js';
 import type { PipelineDeps } from './context.js';
 
 export type Ingest = {
@@ -28,7 +28,7 @@ export type Ingest = {
   close(): Promise<void>;
 };
 
-export async function createIngest(config: Config, clickhouse: ClickHouseClient, log: Logger): Promise<Ingest> {
+export async function createIngest(config: Config, settings: Record<string, string | number>, log: Logger): Promise<Ingest> {
   const p = config.pipeline;
   const sites = loadSites(p.sites);
   const redis = new Redis(config.redis.url, {
@@ -56,7 +56,8 @@ export async function createIngest(config: Config, clickhouse: ClickHouseClient,
     });
   });
   const metrics = createMetrics();
-  const insert = (tables: Parameters<typeof insertTables>[1]) => insertTables(clickhouse, tables, p.insertTimeoutMs);
+  const clickhouse = connect(config.clickhouse, config.clickhouse.database, settings, PRESERIALISED);
+  const insert = (tables: Tables) => insertTables(clickhouse, tables, p.insertTimeoutMs);
   const dir = p.spoolDir ?? join(ROOT, '.spool', config.clickhouse.database);
   const start = Date.now();
   const spill = new Spill({ dir, pid: process.pid, start, redis, insert, log, metrics });
@@ -96,6 +97,7 @@ export async function createIngest(config: Config, clickhouse: ClickHouseClient,
     redis,
     async close() {
       await buffer.close();
+      await clickhouse.close();
       redis.disconnect();
     },
   };

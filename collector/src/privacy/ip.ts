@@ -9,6 +9,29 @@ export function hashIp(ip: string, salt: string): string {
   return createHmac('sha256', salt).update(ip).digest('hex').slice(0, 32);
 }
 
+/**
+ * hashIp with a small memory of recent addresses under the current salt (a
+ * visitor sends several hits from one address). Cleared when the salt changes or
+ * the cache fills, so it never outlives the day's salt.
+ */
+export class IpHasher {
+  private salt = '';
+  private readonly cache = new Map<string, string>();
+
+  hash(ip: string, salt: string): string {
+    if (salt !== this.salt || this.cache.size >= 10_000) {
+      this.salt = salt;
+      this.cache.clear();
+    }
+    let h = this.cache.get(ip);
+    if (h === undefined) {
+      h = hashIp(ip, salt);
+      this.cache.set(ip, h);
+    }
+    return h;
+  }
+}
+
 export function anonymizeIp(ip: string): string {
   if (!ipaddr.isValid(ip)) return '';
   let addr = ipaddr.parse(ip);
