@@ -33,6 +33,7 @@ export class Spill {
   clickhouseDown = false;
   private seq = 0;
   private timer: NodeJS.Timeout | null = null;
+  private timerAt = 0;
   private running: Promise<void> | null = null;
   private backoff = BACKOFF_MIN_MS;
   private stopped = false;
@@ -62,10 +63,17 @@ export class Spill {
     this.schedule(0);
   }
 
+  /** Plans the next pass in `ms`, unless one is planned sooner already. */
   private schedule(ms: number): void {
     if (this.stopped) return;
+    const at = Date.now() + ms;
+    if (this.timer && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.replay(), ms);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.replay();
+    }, ms);
     this.timer.unref();
   }
 
