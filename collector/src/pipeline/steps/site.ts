@@ -6,7 +6,7 @@ import { drop } from '../reasons.js';
 export const site: Step = (ctx, deps) => {
   const s = deps.sites.get(ctx.hit!.siteId);
   if (!deps.sites.open && !s) return drop('unknown_site');
-  if (!deps.sites.allows(s, ctx.req.origin)) return drop('origin_not_allowed');
   ctx.site = s;
+  if (!deps.sites.allows(s, ctx.req.origin)) return drop('origin_not_allowed');
   return undefined;
 };
