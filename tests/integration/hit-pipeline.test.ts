@@ -16,7 +16,7 @@ const IDENTITY_KEY = 'pipeline-test-identity-key';
 function post(base: string, body: string | Buffer, headers: Record<string, string> = {}, path = '/hit') {
   return fetch(`${base}${path}`, {
     method: 'POST',
-    body,
+    body: typeof body === 'string' ? body : new Uint8Array(body),
     headers: { 'Content-Type': 'text/plain;charset=UTF-8', 'User-Agent': BROWSER_UA, ...headers },
   });
 }

@@ -71,8 +71,8 @@ describe('drop reasons', () => {
 });
 
 describe('parse and validate', () => {
-  it('drops text that is not JSON', () => {
-    expect(parse(newContext(req(), { text: '{x' }), deps())).toEqual({ reason: 'malformed_json', detail: 'body is not JSON' });
+  it('drops text that is not JSON', async () => {
+    expect(await parse(newContext(req(), { text: '{x' }), deps())).toEqual({ reason: 'malformed_json', detail: 'body is not JSON' });
   });
   it.each([
     [{ t: NOW - 8 * 86_400_000 }, 'invalid_timestamp'],
