@@ -8,7 +8,7 @@ import { pixelHit } from '../../collector/src/hits/route.js';
 import { hashEmail } from '../../collector/src/identity/hash.js';
 import { newContext, type HitContext, type PipelineDeps, type RequestFacts, type Step } from '../../collector/src/pipeline/context.js';
 import { runPipeline } from '../../collector/src/pipeline/pipeline.js';
-import { DROP_REASONS, DROP_STATUS } from '../../collector/src/pipeline/reasons.js';
+import { DROP_REASONS, DROP_STATUS, type Drop } from '../../collector/src/pipeline/reasons.js';
 import { bot } from '../../collector/src/pipeline/steps/bot.js';
 import { contacts } from '../../collector/src/pipeline/steps/contacts.js';
 import { enrich } from '../../collector/src/pipeline/steps/enrich.js';
@@ -53,10 +53,10 @@ function ctxOf(body: unknown, r: Partial<RequestFacts> = {}): HitContext {
   return ctx;
 }
 
-/** Runs the steps up to and including `last`. */
-function upTo(last: Step, ctx: HitContext, d = deps()) {
+/** Runs the (synchronous) steps up to and including `last`. */
+function upTo(last: Step, ctx: HitContext, d = deps()): Drop | undefined {
   for (const step of [parse, validate, site, bot, privacy, contacts, enrich]) {
-    const r = step(ctx, d);
+    const r = step(ctx, d) as Drop | undefined;
     if (r) return r;
     if (step === last) return undefined;
   }
