@@ -6,7 +6,7 @@
 // load), and the most active parts of the hits table seen during the run.
 //
 //   npm run build && node bench/collector-vs-raw.mjs [--rounds 3] [--duration 10] [--connections 50]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -56,8 +56,14 @@ function startProcess(args, env, ready) {
 const stop = (proc) => new Promise((resolve) => (proc.exitCode !== null ? resolve() : (proc.once('exit', resolve), proc.kill('SIGTERM'))));
 
 /** Runs wrk; returns requests/s, p50 and p99 in ms, and the non-2xx count. */
-function wrk(url) {
-  const r = spawnSync('wrk', [`-t${a.threads}`, `-c${a.connections}`, `-d${a.duration}s`, '--latency', '-s', join(here, 'hit.lua'), url], { encoding: 'utf8' });
+async function wrk(url) {
+  const proc = spawn('wrk', [`-t${a.threads}`, `-c${a.connections}`, `-d${a.duration}s`, '--latency', '-s', join(here, 'hit.lua'), url]);
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (c) => (stdout += c));
+  proc.stderr.on('data', (c) => (stderr += c));
+  const status = await new Promise((res) => proc.once('exit', res));
+  const r = { stdout, stderr, status };
   if (r.status !== 0) throw new Error(r.stderr || r.stdout);
   const ms = (label) => {
     const m = new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`).exec(r.stdout);
@@ -130,7 +136,7 @@ try {
   for (let round = 1; round <= Number(a.rounds); round++) {
     const rawPort = await freePort();
     const rawProc = await startProcess([join(here, 'raw-server.mjs'), String(rawPort)], {}, 'listening');
-    raw.push(wrk(`http://127.0.0.1:${rawPort}/hit`));
+    raw.push(await wrk(`http://127.0.0.1:${rawPort}/hit`));
     await stop(rawProc);
 
     const port = await freePort();
@@ -145,7 +151,7 @@ try {
       LOG_LEVEL: 'info',
     }, 'collector listening');
     const done = watch(`http://127.0.0.1:${port}`, ch);
-    const r = wrk(`http://127.0.0.1:${port}/hit`);
+    const r = await wrk(`http://127.0.0.1:${port}/hit`);
     const w = await done();
     col.push(r);
     vis.push(...w.delays);

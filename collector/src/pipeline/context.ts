@@ -25,6 +25,8 @@ export type HitContext = {
   text?: string;
   parsed?: unknown;
   hit?: HitInput;
+  /** hit.url, parsed by validate. */
+  url?: URL;
   site?: Site;
   ipHash: string;
   row?: HitRow;

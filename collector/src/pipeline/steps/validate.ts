@@ -15,8 +15,10 @@ export const validate: Step = (ctx) => {
   if (hit.clientTs < now - MAX_PAST_MS || hit.clientTs > now + MAX_FUTURE_MS) {
     return drop('invalid_timestamp', 't: more than 7 days before or 1 day after the server time');
   }
-  if (!URL.canParse(hit.url)) return drop('invalid_url', 'u: not a URL');
+  const url = URL.parse(hit.url);
+  if (url === null) return drop('invalid_url', 'u: not a URL');
   if (hit.referrer !== '' && !URL.canParse(hit.referrer)) return drop('invalid_url', 'r: not a URL');
   ctx.hit = hit;
+  ctx.url = url;
   return undefined;
 };
