@@ -11,7 +11,7 @@
 // SIGKILL leaves the journal behind; the next start replays it. Written data
 // survives the death of the process; JOURNAL_FSYNC=1 also makes each group commit
 // wait for the disk (fdatasync), to survive a power loss at the cost of latency.
-import { closeSync, fdatasync, mkdirSync, openSync, unlinkSync, write, writeSync } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, openSync, rmdirSync, unlinkSync, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
@@ -237,6 +237,12 @@ export class JournalBuffer {
     if (this.segment.rows === 0) {
       closeSync(this.segment.fd);
       unlinkSync(this.segment.path);
+    }
+    // Leave no empty directory behind (one per database by default).
+    try {
+      rmdirSync(this.o.dir);
+    } catch {
+      // not empty: something waits for the next start
     }
   }
 }
