@@ -238,12 +238,23 @@ describe('hit pipeline (configured sites, trusted proxy, anonymised IPs)', () =>
     expect(rows[0]!.ip_hash).toBe('203.0.113.0');
   });
 
-  it('rate-limits an address per site and minute with 429', async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await post(c.url, visitHit({ s: 'limited' }).body, { 'X-Forwarded-For': '192.0.2.1' })).status);
-    expect(statuses.slice(0, 5)).toEqual([204, 204, 204, 204, 204]);
-    expect(statuses.slice(5)).toEqual([429, 429, 429]);
+  it('rate-limits an address per site and minute: the excess is answered 204, counted, and not stored', async () => {
+    const before = dropped(await metrics(c.url), 'rate_limited');
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const h = visitHit({ s: 'limited' });
+      ids.push(h.id);
+      expect((await post(c.url, h.body, { 'X-Forwarded-For': '192.0.2.1' })).status).toBe(204);
+    }
     // Another network is not affected (addresses are anonymised to their /24 here).
-    expect((await post(c.url, visitHit({ s: 'limited' }).body, { 'X-Forwarded-For': '198.51.100.2' })).status).toBe(204);
+    const other = visitHit({ s: 'limited' });
+    expect((await post(c.url, other.body, { 'X-Forwarded-For': '198.51.100.2' })).status).toBe(204);
+    const list = [...ids, other.id].map((x) => `'${x}'`).join(',');
+    const rows = await eventually(() => db.rows<{ event_id: string }>(`SELECT event_id FROM hits WHERE event_id IN (${list})`), 5000, (r) => r.length >= 6);
+    await new Promise((r) => setTimeout(r, 500)); // nothing more arrives
+    const stored = new Set((await db.rows<{ event_id: string }>(`SELECT event_id FROM hits WHERE event_id IN (${list})`)).map((r) => r.event_id));
+    expect(rows.length).toBeGreaterThanOrEqual(6);
+    expect([...stored].sort()).toEqual([...ids.slice(0, 5), other.id].sort());
+    expect(dropped(await metrics(c.url), 'rate_limited') - before).toBe(3);
   });
 });

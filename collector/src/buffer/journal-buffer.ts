@@ -40,10 +40,24 @@ export type JournalBufferOptions = {
   metrics: Metrics;
 };
 
-type Segment = { path: string; fd: number; tables: Tables; rows: number; bytes: number };
+type Segment = {
+  path: string;
+  fd: number;
+  tables: Tables;
+  rows: number;
+  bytes: number;
+  /** Verdicts still pending for rows of this segment; the batch is complete when all have settled. */
+  gates: Promise<void>[];
+};
+/** Records of one hit, with the verdict (keep or not) that decides whether they join the batch. */
+type Entry = { records: TableRecord[]; gate: Promise<boolean> | undefined };
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
 
 export class ClosedError extends Error {}
+
+function addTo(seg: Segment, records: TableRecord[]): void {
+  for (const r of records) (seg.tables[r.table] ??= []).push(r.json);
+}
 
 export class JournalBuffer {
   /** Rows inserted into ClickHouse by this buffer (replays not counted). */
@@ -52,7 +66,7 @@ export class JournalBuffer {
   private segment: Segment;
   private readonly sealed: Segment[] = [];
   private lines: string[] = [];
-  private records: TableRecord[] = [];
+  private entries: Entry[] = [];
   private waiters: Waiter[] = [];
   private scheduled = false;
   private writing: Promise<void> | null = null;
@@ -73,13 +87,16 @@ export class JournalBuffer {
     return this.queuedRows;
   }
 
-  /** Resolves once the records are in the journal (durable); rejects when closing or the disk fails. */
-  accept(records: TableRecord[]): Promise<void> {
+  /**
+   * Resolves once the records are in the journal (durable); rejects when closing
+   * or the disk fails. `gate`, when given, decides later whether the records go
+   * into the batch (the visit throttle and rate limit answer after the hit is
+   * acknowledged); the batch is not inserted before every gate of it has settled.
+   */
+  accept(records: TableRecord[], gate?: Promise<boolean>): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError('shutting down'));
-    for (const r of records) {
-      this.lines.push(journalLine(r));
-      this.records.push(r);
-    }
+    for (const r of records) this.lines.push(journalLine(r));
+    this.entries.push({ records, gate });
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       if (!this.scheduled) {
@@ -102,10 +119,10 @@ export class JournalBuffer {
   private async commitLoop(): Promise<void> {
     while (this.lines.length > 0) {
       const buf = Buffer.from(this.lines.join(''), 'utf8');
-      const records = this.records;
+      const entries = this.entries;
       const waiters = this.waiters;
       this.lines = [];
-      this.records = [];
+      this.entries = [];
       this.waiters = [];
       const seg = this.segment;
       try {
@@ -123,10 +140,15 @@ export class JournalBuffer {
         for (const w of waiters) w.reject(err as Error);
         continue;
       }
-      for (const r of records) (seg.tables[r.table] ??= []).push(r.json);
-      seg.rows += records.length;
+      let rows = 0;
+      for (const { records, gate } of entries) {
+        rows += records.length;
+        if (gate === undefined) addTo(seg, records);
+        else seg.gates.push(gate.then((keep) => (keep ? addTo(seg, records) : undefined), () => addTo(seg, records)));
+      }
+      seg.rows += rows;
       seg.bytes += buf.length;
-      this.queuedRows += records.length;
+      this.queuedRows += rows;
       this.o.metrics.buffered.set(this.queuedRows);
       for (const w of waiters) w.resolve();
       if (!this.timer) {
@@ -159,7 +181,7 @@ export class JournalBuffer {
 
   private open(): Segment {
     const path = join(this.o.dir, fileName('j', this.o.pid, this.o.start, ++this.seq));
-    return { path, fd: openSync(path, 'a'), tables: {}, rows: 0, bytes: 0 };
+    return { path, fd: openSync(path, 'a'), tables: {}, rows: 0, bytes: 0, gates: [] };
   }
 
   /** Closes the current segment (when it holds rows) and hands its batch to the inserter. */
@@ -178,8 +200,8 @@ export class JournalBuffer {
   }
 
   private toSpill(seg: Segment): Promise<void> {
-    return this.o.spill
-      .put(seg.tables, seg.path, seg.rows)
+    return Promise.all(seg.gates)
+      .then(() => this.o.spill.put(seg.tables, seg.path, seg.rows))
       .catch((err: unknown) => this.o.log.error({ err: String(err), file: seg.path }, 'spill failed; the journal segment stays for replay'))
       .finally(() => this.release(seg.rows));
   }
@@ -194,6 +216,7 @@ export class JournalBuffer {
       this.pumping = (async () => {
         while (this.sealed.length > 0) {
           const seg = this.sealed[0]!;
+          await Promise.all(seg.gates);
           if (!this.o.spill.clickhouseDown) {
             try {
               await this.o.insert(seg.tables);

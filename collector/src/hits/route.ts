@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { newContext, type HitContext, type RequestFacts, type Step } from '../pipeline/context.js';
-import { runPipeline, STEPS } from '../pipeline/pipeline.js';
+import { LATE_STEPS, runPipeline, STEPS } from '../pipeline/pipeline.js';
 import { DROP_STATUS, drop, type DropReason } from '../pipeline/reasons.js';
 import type { Services } from '../services.js';
 import type { TableRecord } from '../spill/tables.js';
@@ -116,15 +116,22 @@ async function ingest(
   const row = ctx.row!;
   const records: TableRecord[] = [{ table: 'hits', json: JSON.stringify(row) }];
   for (const link of ctx.links) records.push({ table: 'identity_links', json: JSON.stringify(link) });
+  // The limits' Redis call and the journal write run side by side.
+  const late = runPipeline(ctx, svc.ingest.deps, LATE_STEPS);
   try {
-    await svc.hits.accept(records);
+    await svc.hits.accept(
+      records,
+      late.then((d) => d === null),
+    );
   } catch (err) {
     svc.log.error({ err: (err as Error).message }, 'hit not made durable');
     reply(res, 503, 'unavailable', cors);
     return;
   }
-  svc.ingest.metrics.acceptedOf(row.kind).inc();
   accepted(res, cors);
+  const verdict = await late;
+  if (verdict) svc.ingest.metrics.dropped.inc({ reason: verdict.reason });
+  else svc.ingest.metrics.acceptedOf(row.kind).inc();
 }
 
 const noContent = (res: ServerResponse, cors: string | null) => reply(res, 204, undefined, cors);

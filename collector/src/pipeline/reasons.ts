@@ -1,7 +1,9 @@
 // The closed set of reasons a hit can be refused or dropped for, and the HTTP
 // status each one answers with. Every drop is counted under its name at /metrics.
 // Bots and throttled visits get a 204 like an accepted hit: telling a bot it was
-// recognised only teaches it to hide, and a throttled visit is not an error.
+// recognised only teaches it to hide, and a throttled visit is not an error. The
+// visit throttle and the rate limit are decided while the hit is being made
+// durable (pipeline.ts, LATE_STEPS), so their drops are answered 204 too.
 export const DROP_STATUS = {
   method_not_allowed: 405,
   unsupported_content_type: 415,
@@ -18,7 +20,7 @@ export const DROP_STATUS = {
   origin_not_allowed: 403,
   bot: 204,
   throttled: 204,
-  rate_limited: 429,
+  rate_limited: 204,
 } as const;
 
 export type DropReason = keyof typeof DROP_STATUS;
