@@ -4,13 +4,14 @@
 // its insert succeeded. Re-inserting a batch that had in fact arrived is
 // harmless: every row carries its client event id and the tables fold repeats
 // (ReplacingMergeTree).
-import { readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/registry.js';
 import { fileName, replayable } from './files.js';
-import { parseJournal, type Tables } from './tables.js';
+import { isRejectedData } from './rejected.js';
+import { journalLine, parseJournal, type Tables } from './tables.js';
 
 const REDIS_KEY = 'spill:batches';
 const BACKOFF_MIN_MS = 250;
@@ -94,7 +95,7 @@ export class Spill {
         if (this.stopped) return;
         const path = join(this.o.dir, f.name);
         const { tables, rows } = parseJournal(readFileSync(path, 'utf8'));
-        if (rows > 0) await this.o.insert(tables);
+        if (rows > 0) await this.insertOrSetAside(tables);
         unlinkSync(path);
         this.o.metrics.replayed.inc({ from: 'disk' });
         this.o.log.info({ file: f.name, rows }, 'spooled batch replayed');
@@ -109,7 +110,7 @@ export class Spill {
           break;
         }
         if (item === null) break;
-        await this.o.insert(JSON.parse(item) as Tables);
+        await this.insertOrSetAside(JSON.parse(item) as Tables);
         // LREM by value: removes exactly the batch replayed, even if another
         // collector popped the list meanwhile.
         await this.o.redis.lrem(REDIS_KEY, 1, item).catch(() => {
@@ -127,6 +128,24 @@ export class Spill {
       this.o.log.warn({ err: (err as Error).message, retryInMs: this.backoff }, 'replay failed; backing off');
       this.schedule(this.backoff);
       this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
+    }
+  }
+
+  /**
+   * Inserts a spilled batch. When ClickHouse refuses its data (not a failure of
+   * the server), the batch is written to `bad-<pid>-<start>-<seq>.ndjson` for a
+   * person to look at, counted, and the replay moves on.
+   */
+  private async insertOrSetAside(tables: Tables): Promise<void> {
+    try {
+      await this.o.insert(tables);
+    } catch (err) {
+      if (!isRejectedData(err)) throw err;
+      const name = `bad-${this.o.pid}-${this.o.start}-${++this.seq}.ndjson`;
+      const lines = Object.entries(tables).flatMap(([table, rows]) => rows.map((json) => journalLine({ table, json })));
+      writeFileSync(join(this.o.dir, name), lines.join(''));
+      this.o.metrics.rejected.inc();
+      this.o.log.error({ err: (err as Error).message, file: name }, 'ClickHouse refused the data of a batch; set aside');
     }
   }
 
