@@ -37,6 +37,20 @@ const schema = z.object({
   ATTRIBUTION_WINDOW_DAYS: int(1, 365).default(90),
   /** Reports reuse an identity resolution younger than this even if new hits arrived since. */
   ATTRIBUTION_MAX_AGE_SECONDS: int(0, 86_400).default(0),
+  /** Hit pipeline (collector/src/pipeline): sites, privacy, throttles, durability. See README. */
+  SITES: z.string().optional(),
+  VISIT_THROTTLE_SECONDS: int(0, 86_400).default(600),
+  RATE_LIMIT_PER_MINUTE: int(0, 100_000_000).default(600),
+  IP_MODE: z.enum(['hash', 'anonymize']).default('hash'),
+  BOT_FILTER: z.enum(['on', 'off']).default('on'),
+  /** Oldest client time a hit may carry; raise it to load past visits (backfills, test scenarios). */
+  HIT_MAX_AGE_DAYS: int(1, 3650).default(7),
+  TRUSTED_PROXIES: z.string().default(''),
+  REDIS_TIMEOUT_MS: int(10, 10_000).default(250),
+  BATCH_MAX_BYTES: int(1024, 1024 ** 3).default(8 * 1024 * 1024),
+  INSERT_TIMEOUT_MS: int(100, 300_000).default(10_000),
+  SPOOL_DIR: z.string().min(1).optional(),
+  JOURNAL_FSYNC: z.enum(['0', '1']).default('0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -51,6 +65,24 @@ export type Config = {
   crm: { configPath: string | undefined; adminToken: string | undefined; inboundEmailSecret: string | undefined };
   reports: { token: string | undefined; windowDays: number; maxAgeSeconds: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  pipeline: PipelineConfig;
+};
+
+export type PipelineConfig = {
+  /** Raw SITES value: JSON, or a path to a JSON file (parsed by sites/registry.ts). */
+  sites: string | undefined;
+  visitThrottleSeconds: number;
+  rateLimitPerMinute: number;
+  ipMode: 'hash' | 'anonymize';
+  botFilter: boolean;
+  hitMaxAgeDays: number;
+  trustedProxies: string[];
+  redisTimeoutMs: number;
+  batchMaxBytes: number;
+  insertTimeoutMs: number;
+  /** Journal and disk spool; undefined = .spool/<database> under the package root. */
+  spoolDir: string | undefined;
+  journalFsync: boolean;
 };
 
 export class ConfigError extends Error {}
@@ -81,5 +113,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     crm: { configPath: e.CRM_CONFIG, adminToken: e.CRM_ADMIN_TOKEN, inboundEmailSecret: e.INBOUND_EMAIL_SECRET },
     reports: { token: e.REPORTS_TOKEN, windowDays: e.ATTRIBUTION_WINDOW_DAYS, maxAgeSeconds: e.ATTRIBUTION_MAX_AGE_SECONDS },
     logLevel: e.LOG_LEVEL,
+    pipeline: {
+      sites: e.SITES,
+      visitThrottleSeconds: e.VISIT_THROTTLE_SECONDS,
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      ipMode: e.IP_MODE,
+      botFilter: e.BOT_FILTER === 'on',
+      hitMaxAgeDays: e.HIT_MAX_AGE_DAYS,
+      trustedProxies: e.TRUSTED_PROXIES.split(',').map((s) => s.trim()).filter(Boolean),
+      redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+      batchMaxBytes: e.BATCH_MAX_BYTES,
+      insertTimeoutMs: e.INSERT_TIMEOUT_MS,
+      spoolDir: e.SPOOL_DIR,
+      journalFsync: e.JOURNAL_FSYNC === '1',
+    },
   };
 }

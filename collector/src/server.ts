@@ -2,14 +2,20 @@
 // routes itself and hands everything else to the Express app.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createApp } from './app.js';
-import { hitHandler, reply } from './hits/route.js';
+import { hitHandler, leadHandler, pixelHandler, reply } from './hits/route.js';
+import { metricsHandler } from './metrics/route.js';
 import type { Services } from './services.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export function createCollectorServer(svc: Services): Server {
   const app = createApp(svc);
-  const hot = new Map<string, Handler>([['/hit', hitHandler(svc)]]);
+  const hot = new Map<string, Handler>([
+    ['/hit', hitHandler(svc)],
+    ['/lead', leadHandler(svc)],
+    ['/p.gif', pixelHandler(svc)],
+    ['/metrics', metricsHandler(svc.ingest.metrics)],
+  ]);
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');

@@ -2,20 +2,22 @@
 // handed to the routes. Tests build the same object against their own database.
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { BatchWriter } from './buffer/batch-writer.js';
+import type { JournalBuffer } from './buffer/journal-buffer.js';
 import { connect, portableSettings, type ClickHouseClient } from './clickhouse/client.js';
 import { migrate } from './clickhouse/migrate.js';
 import { installViews } from './attribution/views.js';
 import type { Config } from './config.js';
 import { Crm } from './crm/service.js';
-import type { HitRow } from './hits/row.js';
+import { createIngest, type Ingest } from './pipeline/ingest.js';
 
 export type Services = {
   config: Config;
   log: Logger;
   clickhouse: ClickHouseClient;
   redis: Redis;
-  hits: BatchWriter<HitRow>;
+  /** The durable buffer of hits (and the identity links leads bring). */
+  hits: JournalBuffer;
+  ingest: Ingest;
   crm: Crm;
   close(): Promise<void>;
 };
@@ -40,12 +42,8 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
     lazyConnect: false,
   });
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis error'));
-  const hits = new BatchWriter<HitRow>(clickhouse, {
-    table: 'hits',
-    maxRows: config.batch.maxRows,
-    maxMs: config.batch.maxMs,
-    onError: (err, rows) => log.error({ err: String(err), rows }, 'insert into hits failed; will retry'),
-  });
+  const ingest = await createIngest(config, settings, log);
+  const hits = ingest.buffer;
   const crm = new Crm(clickhouse, log, { ...config.crm, identity: config.identity });
   await crm.start();
   return {
@@ -54,10 +52,11 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
     clickhouse,
     redis,
     hits,
+    ingest,
     crm,
     async close() {
       crm.close();
-      await hits.close();
+      await ingest.close();
       await clickhouse.close();
       redis.disconnect();
     },

@@ -9,7 +9,7 @@ import { ROOT } from '../../collector/src/paths.js';
 import { launchChromium } from '../helpers/browser.js';
 import { freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { startCollector, type RunningCollector } from '../helpers/collector.js';
-import { COSTS_CSV, IDENTITY_KEY, loadScenario, TOKEN } from '../helpers/report-scenario.js';
+import { COSTS_CSV, IDENTITY_KEY, loadScenario, TOKEN, SCENARIO_COLLECTOR_ENV } from '../helpers/report-scenario.js';
 
 describe('report page', () => {
   let db: TestDatabase;
@@ -18,7 +18,7 @@ describe('report page', () => {
 
   beforeAll(async () => {
     db = await freshDatabase();
-    collector = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '100', REPORTS_TOKEN: TOKEN, IDENTITY_KEY });
+    collector = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '100', REPORTS_TOKEN: TOKEN, IDENTITY_KEY, ...SCENARIO_COLLECTOR_ENV });
     await loadScenario(collector.url, db.client);
     const up = await fetch(`${collector.url}/api/costs`, { method: 'POST', body: COSTS_CSV, headers: { 'Content-Type': 'text/csv', Authorization: `Bearer ${TOKEN}` } });
     expect(up.status).toBe(200);

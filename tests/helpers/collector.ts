@@ -37,6 +37,9 @@ export async function startCollector(env: Record<string, string>): Promise<Runni
       REDIS_URL,
       THROUGHLINE_PORT: String(port),
       LOG_LEVEL: 'info',
+      // Test clients (Node's fetch, headless Chromium) are automated by nature;
+      // tests of the bot filter turn it back on.
+      BOT_FILTER: 'off',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

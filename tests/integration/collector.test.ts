@@ -27,7 +27,7 @@ describe('collector process', () => {
 
   beforeAll(async () => {
     db = await freshDatabase();
-    collector = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '200' });
+    collector = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '200', VISIT_THROTTLE_SECONDS: '0' });
   });
   afterAll(async () => {
     await collector?.stop();
@@ -79,7 +79,7 @@ describe('collector process', () => {
   });
 
   it('flushes buffered rows on SIGTERM before exiting', async () => {
-    const slow = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '60000', BATCH_MAX_ROWS: '100000' });
+    const slow = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '60000', BATCH_MAX_ROWS: '100000', VISIT_THROTTLE_SECONDS: '0' });
     const ids: string[] = [];
     for (let i = 0; i < 50; i++) {
       const body = hit({ u: 'https://shop.example/sigterm' });

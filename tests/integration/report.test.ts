@@ -10,7 +10,7 @@ import { eventually, freshDatabase, type TestDatabase } from '../helpers/clickho
 import { insertDeals, insertLinks } from '../helpers/crm-fixtures.js';
 import { startCollector, type RunningCollector } from '../helpers/collector.js';
 import { CLICKHOUSE_URL } from '../helpers/env.js';
-import { COSTS_CSV, COSTS_JSON, IDENTITY_KEY, loadScenario, TOKEN } from '../helpers/report-scenario.js';
+import { COSTS_CSV, COSTS_JSON, IDENTITY_KEY, loadScenario, TOKEN, SCENARIO_COLLECTOR_ENV } from '../helpers/report-scenario.js';
 
 type Row = { key: string; visits: number; leads: number; deals: number; won: number; returned: number; lost: number; revenue_minor: number; cost_minor: number; roi: number | null; cpl_minor: number | null; cpo_minor: number | null; conversion: number | null; avg_deal_minor: number | null; stages: { stage: string; passed: number; refused: number }[] };
 
@@ -51,7 +51,7 @@ describe('attribution report', () => {
 
   beforeAll(async () => {
     db = await freshDatabase();
-    collector = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '100', REPORTS_TOKEN: TOKEN, IDENTITY_KEY });
+    collector = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '100', REPORTS_TOKEN: TOKEN, IDENTITY_KEY, ...SCENARIO_COLLECTOR_ENV });
     await loadScenario(collector.url, db.client);
   });
   afterAll(async () => {

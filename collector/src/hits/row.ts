@@ -36,10 +36,16 @@ export type HitRow = {
 /** Click ids in the order they are looked for; the first present wins. */
 export const CLICK_IDS = ['gclid', 'yclid', 'fbclid', 'msclkid', 'ttclid', 'vkclid', 'gbraid', 'wbraid', 'dclid', 'twclid', 'li_fat_id'] as const;
 
-export type Enrichment = { userAgent: string; ipHash: string };
+export type Enrichment = {
+  userAgent: string;
+  ipHash: string;
+  /** hit.url already parsed (the pipeline's validate step does), to parse it once. */
+  url?: URL | null;
+};
 
 export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): HitRow {
-  const params = safeParams(hit.url);
+  const page = extra.url !== undefined ? extra.url : safeUrl(hit.url);
+  const params = page ? page.searchParams : new URLSearchParams();
   const utm = (name: string) => (params.get(name) ?? '').toWellFormed();
   let clickIdName = '';
   let clickId = '';
@@ -57,7 +63,7 @@ export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): Hit
     utmMedium: utm('utm_medium'),
     utmCampaign: utm('utm_campaign'),
     referrer: hit.referrer,
-    pageHost: hostOfUrl(hit.url),
+    pageHost: page ? page.hostname : '',
   });
   const ts = Math.trunc(hit.clientTs);
   const keys = Object.keys(hit.props);
@@ -65,9 +71,9 @@ export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): Hit
     event_id: hit.eventId,
     site_id: hit.siteId,
     kind: hit.kind,
-    ts: toDateTimeString(ts),
+    ts: secondString(ts),
     ts_ms: ((ts % 1000) + 1000) % 1000,
-    received_at: toDateTimeString(receivedAt),
+    received_at: secondString(receivedAt),
     visitor_id: hit.visitorId.toUpperCase(),
     ga_cid: hit.gaCid.toWellFormed(),
     ym_uid: hit.ymUid.toWellFormed(),
@@ -91,18 +97,22 @@ export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): Hit
   };
 }
 
-function hostOfUrl(url: string): string {
+function safeUrl(url: string): URL | null {
   try {
-    return new URL(url).hostname;
+    return new URL(url);
   } catch {
-    return '';
+    return null;
   }
 }
 
-function safeParams(url: string): URLSearchParams {
-  try {
-    return new URL(url).searchParams;
-  } catch {
-    return new URLSearchParams();
+/** toDateTimeString, remembering the last second formatted (hits arrive many per second). */
+let lastSecond = NaN;
+let lastString = '';
+function secondString(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastString = toDateTimeString(second * 1000);
   }
+  return lastString;
 }

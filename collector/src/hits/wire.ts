@@ -12,6 +12,9 @@
 //   y  Yandex Metrika id (_ym_uid)
 //   v  Throughline visitor id
 //   p  extra properties: { string: string }
+//   w  optional: 1 when the page runs under automation (navigator.webdriver)
+
+import type { DropReason } from '../pipeline/reasons.js';
 
 export type HitKind = 'visit' | 'lead' | 'tel';
 
@@ -26,9 +29,11 @@ export type HitInput = {
   ymUid: string;
   visitorId: string;
   props: Record<string, string>;
+  /** The browser reported automation (navigator.webdriver). */
+  automated: boolean;
 };
 
-export type WireError = { reason: string; detail: string };
+export type WireError = { reason: DropReason; detail: string };
 
 const KINDS = new Set<string>(['visit', 'lead', 'tel']);
 const EVENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
@@ -48,6 +53,11 @@ export function parseHit(body: string): HitInput | WireError {
   } catch {
     return { reason: 'malformed_json', detail: 'body is not JSON' };
   }
+  return checkHit(o);
+}
+
+/** Shape-checks an already parsed hit object. */
+export function checkHit(o: unknown): HitInput | WireError {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
     return { reason: 'malformed_json', detail: 'body is not a JSON object' };
   }
@@ -76,7 +86,8 @@ export function parseHit(body: string): HitInput | WireError {
       props[key] = value;
     }
   }
-  return { siteId: h.s, kind: h.k as HitKind, eventId: h.e, clientTs: h.t, url: h.u, referrer, gaCid, ymUid, visitorId, props };
+  const automated = h.w === 1 || h.w === true;
+  return { siteId: h.s, kind: h.k as HitKind, eventId: h.e, clientTs: h.t, url: h.u, referrer, gaCid, ymUid, visitorId, props, automated };
 }
 
 export function isWireError(x: HitInput | WireError): x is WireError {

@@ -1,0 +1,196 @@
+// Benchmark of the hit path: wrk against (1) a raw node:http server answering
+// 204 and (2) the built collector's POST /hit with ClickHouse and Redis live,
+// back to back, several rounds. Prints the medians of hits/s and p50/p99
+// latency, the ratio collector/raw, the time from a hit's acknowledgement to
+// its being queryable in ClickHouse (p50/p99 over probe hits sent during the
+// load), and the most active parts of the hits table seen during the run.
+//
+//   npm run build && node bench/collector-vs-raw.mjs [--rounds 3] [--duration 10] [--connections 50]
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createClient } from '@clickhouse/client';
+import { Redis } from 'ioredis';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const { values: a } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    threads: { type: 'string', default: '2' },
+  },
+});
+const CLICKHOUSE_URL = process.env.CLICKHOUSE_URL || 'http://127.0.0.1:8123';
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+function startProcess(args, env, ready) {
+  const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (c) => {
+      out += c.toString();
+      if (out.includes(ready)) resolve(proc);
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+}
+
+const stop = (proc) => new Promise((resolve) => (proc.exitCode !== null ? resolve() : (proc.once('exit', resolve), proc.kill('SIGTERM'))));
+
+/** Runs wrk; returns requests/s, p50 and p99 in ms, and the non-2xx count. */
+async function wrk(url) {
+  const proc = spawn('wrk', [`-t${a.threads}`, `-c${a.connections}`, `-d${a.duration}s`, '--latency', '-s', join(here, 'hit.lua'), url]);
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (c) => (stdout += c));
+  proc.stderr.on('data', (c) => (stderr += c));
+  const status = await new Promise((res) => proc.once('exit', res));
+  const r = { stdout, stderr, status };
+  if (r.status !== 0) throw new Error(r.stderr || r.stdout);
+  const ms = (label) => {
+    const m = new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`).exec(r.stdout);
+    if (!m) return NaN;
+    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+  };
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)[1]);
+  const requests = Number(/(\d+) requests in/.exec(r.stdout)[1]);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0);
+  return { rps, p50: ms(50), p99: ms(99), requests, non2xx };
+}
+
+/**
+ * While the load runs: a probe hit every 200 ms, timed from its 204 to visible in
+ * ClickHouse (polled every POLL_MS, the measurement's granularity; polling more
+ * often would take ClickHouse CPU from the collector on a small machine); the
+ * active parts of hits sampled every 2 s.
+ */
+const POLL_MS = 100;
+function watch(url, ch) {
+  const pending = new Map();
+  const delays = [];
+  let maxParts = 0;
+  let running = true;
+  const probes = (async () => {
+    while (running) {
+      const e = `probe${randomBytes(8).toString('hex')}`;
+      const body = JSON.stringify({ s: 'bench', k: 'lead', e, t: Date.now(), u: 'https://shop.example/probe' });
+      const r = await fetch(`${url}/hit`, { method: 'POST', body, headers: { 'Content-Type': 'text/plain', 'User-Agent': UA } });
+      if (r.status === 204) pending.set(e, Date.now());
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  })();
+  const poll = (async () => {
+    while (running || pending.size) {
+      if (pending.size) {
+        const ids = [...pending.keys()].map((x) => `'${x}'`).join(',');
+        const rs = await ch.query({ query: `SELECT DISTINCT event_id FROM hits WHERE event_id IN (${ids})`, format: 'JSONEachRow' });
+        const now = Date.now();
+        for (const { event_id } of await rs.json()) {
+          delays.push(now - pending.get(event_id));
+          pending.delete(event_id);
+        }
+      }
+      await new Promise((res) => setTimeout(res, POLL_MS));
+    }
+  })();
+  const parts = setInterval(async () => {
+    const rs = await ch.query({ query: `SELECT count() AS n FROM system.parts WHERE database = currentDatabase() AND table = 'hits' AND active`, format: 'JSONEachRow' });
+    maxParts = Math.max(maxParts, Number((await rs.json())[0].n));
+  }, 2000);
+  return async () => {
+    running = false;
+    await probes;
+    const deadline = Date.now() + 10_000;
+    while (pending.size && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    clearInterval(parts);
+    return { delays, lost: pending.size, maxParts };
+  };
+}
+
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+const pct = (xs, p) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
+
+const db = `tl_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
+const prefix = `bench_${randomBytes(4).toString('hex')}:`;
+const spool = mkdtempSync(join(tmpdir(), 'tl-bench-spool-'));
+const admin = createClient({ url: CLICKHOUSE_URL });
+const ch = createClient({ url: CLICKHOUSE_URL, database: db });
+const raw = [];
+const col = [];
+const vis = [];
+let maxParts = 0;
+let rowsAcked = 0;
+try {
+  for (let round = 1; round <= Number(a.rounds); round++) {
+    const rawPort = await freePort();
+    const rawProc = await startProcess([join(here, 'raw-server.mjs'), String(rawPort)], {}, 'listening');
+    raw.push(await wrk(`http://127.0.0.1:${rawPort}/hit`));
+    await stop(rawProc);
+
+    const port = await freePort();
+    const proc = await startProcess([join(root, 'dist', 'collector', 'src', 'main.js')], {
+      CLICKHOUSE_URL,
+      REDIS_URL,
+      CLICKHOUSE_DATABASE: db,
+      REDIS_PREFIX: prefix,
+      SPOOL_DIR: spool,
+      THROUGHLINE_PORT: String(port),
+      RATE_LIMIT_PER_MINUTE: '100000000',
+      LOG_LEVEL: 'info',
+    }, 'collector listening');
+    const done = watch(`http://127.0.0.1:${port}`, ch);
+    const r = await wrk(`http://127.0.0.1:${port}/hit`);
+    const w = await done();
+    col.push(r);
+    vis.push(...w.delays);
+    maxParts = Math.max(maxParts, w.maxParts);
+    rowsAcked += r.requests - r.non2xx;
+    await stop(proc);
+    const ratio = r.rps / raw.at(-1).rps;
+    console.log(
+      `round ${round}: raw ${raw.at(-1).rps.toFixed(0)} req/s (p50 ${raw.at(-1).p50} ms, p99 ${raw.at(-1).p99} ms); ` +
+        `collector ${r.rps.toFixed(0)} hits/s (p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}); ratio ${ratio.toFixed(2)}; ` +
+        `visible p99 ${pct(w.delays, 99)} ms over ${w.delays.length} probes (${w.lost} not seen); max active parts ${w.maxParts}`,
+    );
+  }
+  const stored = Number((await (await ch.query({ query: `SELECT uniqExact(event_id) AS n FROM hits WHERE event_id NOT LIKE 'probe%'`, format: 'JSONEachRow' })).json())[0].n);
+  const ratios = col.map((c, i) => c.rps / raw[i].rps);
+  console.log('\nmedians over', a.rounds, 'rounds:');
+  console.log(`  raw node:http  ${median(raw.map((r) => r.rps)).toFixed(0)} req/s   p50 ${median(raw.map((r) => r.p50))} ms   p99 ${median(raw.map((r) => r.p99))} ms`);
+  console.log(`  collector /hit ${median(col.map((r) => r.rps)).toFixed(0)} hits/s  p50 ${median(col.map((r) => r.p50))} ms   p99 ${median(col.map((r) => r.p99))} ms`);
+  console.log(`  ratio collector/raw (median of rounds) ${median(ratios).toFixed(2)}`);
+  console.log(`  accepted -> queryable: p50 ${pct(vis, 50)} ms, p99 ${pct(vis, 99)} ms (${vis.length} probes)`);
+  console.log(`  max active parts of hits during load: ${maxParts}`);
+  console.log(`  hits acknowledged ${rowsAcked}, distinct event ids stored ${stored}`);
+} finally {
+  await admin.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+  await admin.close();
+  await ch.close();
+  const redis = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+  rmSync(spool, { recursive: true, force: true });
+}

@@ -1,0 +1,33 @@
+-- wrk script: every request is a distinct visit hit (own event id and visitor
+-- id, so neither deduplication nor the visit throttle drops it), as the tracker
+-- sends it: text/plain JSON with a browser user agent.
+local counter = 0
+local prefix
+local chars = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+local function vid()
+  local t = {}
+  for i = 1, 6 do
+    local n = math.random(1, #chars)
+    t[i] = chars:sub(n, n)
+  end
+  return table.concat(t)
+end
+
+function init(args)
+  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
+  prefix = string.format("%08x", math.random(0, 0x7fffffff))
+end
+
+local headers = {
+  ["Content-Type"] = "text/plain;charset=UTF-8",
+  ["User-Agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+}
+
+function request()
+  counter = counter + 1
+  local body = '{"s":"bench","k":"visit","e":"b' .. prefix .. counter .. '","t":' .. (os.time() * 1000) ..
+    ',"u":"https://shop.example/catalog/item?id=' .. counter .. '","r":"https://www.google.com/","g":"' ..
+    math.random(100000000, 999999999) .. '.1700000000","v":"' .. vid() .. '"}'
+  return wrk.format("POST", "/hit", headers, body)
+end

@@ -1,0 +1,38 @@
+// Prometheus metrics of the collector (prom-client), served at GET /metrics.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { DROP_REASONS } from '../pipeline/reasons.js';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'throughline_' });
+  const accepted = new Counter({
+    name: 'throughline_hits_accepted_total',
+    help: 'Hits acknowledged (durable in the journal), by kind',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const dropped = new Counter({
+    name: 'throughline_hits_dropped_total',
+    help: 'Hits refused or dropped, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  // Every reason is present from the start (at 0), so dashboards see the full set.
+  for (const reason of DROP_REASONS) dropped.inc({ reason }, 0);
+  const inserted = new Counter({ name: 'throughline_rows_inserted_total', help: 'Rows inserted into ClickHouse, by table', labelNames: ['table'] as const, registers: [registry] });
+  const insertFailures = new Counter({ name: 'throughline_insert_failures_total', help: 'Failed ClickHouse inserts', registers: [registry] });
+  const spilled = new Counter({ name: 'throughline_batches_spilled_total', help: 'Batches moved to the spill, by where', labelNames: ['to'] as const, registers: [registry] });
+  const replayed = new Counter({ name: 'throughline_batches_replayed_total', help: 'Spilled batches replayed into ClickHouse, by from', labelNames: ['from'] as const, registers: [registry] });
+  const rejected = new Counter({ name: 'throughline_batches_rejected_total', help: 'Spilled batches whose data ClickHouse refused, set aside in bad-*.ndjson', registers: [registry] });
+  const buffered = new Gauge({ name: 'throughline_rows_buffered', help: 'Rows acknowledged and not yet in ClickHouse or the spill', registers: [registry] });
+  // Bound children: the hot path skips prom-client's label lookup.
+  const byKind = new Map<string, ReturnType<typeof accepted.labels>>();
+  const acceptedOf = (kind: string) => {
+    let c = byKind.get(kind);
+    if (!c) byKind.set(kind, (c = accepted.labels(kind)));
+    return c;
+  };
+  return { registry, accepted, acceptedOf, dropped, inserted, insertFailures, spilled, replayed, rejected, buffered };
+}

@@ -1,0 +1,53 @@
+// What a hit carries through the pipeline, and what the steps may use.
+import type { CountryCode } from 'libphonenumber-js';
+import type { HitRow } from '../hits/row.js';
+import type { HitInput } from '../hits/wire.js';
+import type { VisitLimits } from '../limits/visit-limits.js';
+import type { DailySalt } from '../privacy/salt.js';
+import type { Site, SiteRegistry } from '../sites/registry.js';
+import type { Drop } from './reasons.js';
+
+/** Facts about the HTTP request, taken once by the route. */
+export type RequestFacts = {
+  ip: string;
+  userAgent: string;
+  origin: string | undefined;
+  /** The Sec-CH-UA client hint, where automated Chrome names itself. */
+  clientHints: string;
+  receivedAt: number;
+};
+
+export type IdentityLinkRow = { kind_a: string; id_a: string; kind_b: string; id_b: string; evidence: string; linked_at: string };
+
+export type HitContext = {
+  req: RequestFacts;
+  /** The body text (POST); undefined when `parsed` is given (the pixel). */
+  text?: string;
+  parsed?: unknown;
+  hit?: HitInput;
+  /** hit.url, parsed by validate. */
+  url?: URL;
+  site?: Site;
+  ipHash: string;
+  row?: HitRow;
+  links: IdentityLinkRow[];
+};
+
+export type PipelineDeps = {
+  sites: SiteRegistry;
+  salt: DailySalt;
+  limits: VisitLimits;
+  ipMode: 'hash' | 'anonymize';
+  botFilter: boolean;
+  /** validate refuses a client time older than this. */
+  maxPastMs: number;
+  identityKey: string;
+  phoneCountry: CountryCode;
+};
+
+/** A step passes the hit on (undefined) or drops it with a named reason. */
+export type Step = (ctx: HitContext, deps: PipelineDeps) => Drop | undefined | Promise<Drop | undefined>;
+
+export function newContext(req: RequestFacts, body: { text: string } | { parsed: unknown }): HitContext {
+  return { req, ...body, ipHash: '', links: [] };
+}

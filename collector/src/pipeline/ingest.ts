@@ -1,0 +1,105 @@
+// Everything the hit endpoints need, built once at start: the pipeline's
+// dependencies, the durable buffer with its spill, the metrics, and a Redis
+// connection tuned for the hot path (short timeouts, no offline queue, so a
+// Redis outage answers at once and the steps fail open instead of waiting).
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { CountryCode } from 'libphonenumber-js';
+import type { Logger } from 'pino';
+import { JournalBuffer } from '../buffer/journal-buffer.js';
+import { connect } from '../clickhouse/client.js';
+import type { Config } from '../config.js';
+import { VisitLimits } from '../limits/visit-limits.js';
+import { createMetrics, type Metrics } from '../metrics/registry.js';
+import { ROOT } from '../paths.js';
+import { clientIpResolver, type ClientIpResolver } from '../privacy/client-ip.js';
+import { DailySalt } from '../privacy/salt.js';
+import { loadSites } from '../sites/registry.js';
+import { Spill } from '../spill/spill.js';
+import { insertTables, PRESERIALISED, type Tables } from '../spill/tables.js';
+import type { PipelineDeps } from './context.js';
+
+export type Ingest = {
+  deps: PipelineDeps;
+  buffer: JournalBuffer;
+  metrics: Metrics;
+  clientIp: ClientIpResolver;
+  redis: Redis;
+  close(): Promise<void>;
+};
+
+export async function createIngest(config: Config, settings: Record<string, string | number>, log: Logger): Promise<Ingest> {
+  const p = config.pipeline;
+  const sites = loadSites(p.sites);
+  const redis = new Redis(config.redis.url, {
+    keyPrefix: config.redis.prefix,
+    enableAutoPipelining: true,
+    enableOfflineQueue: false,
+    commandTimeout: p.redisTimeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (times) => Math.min(100 * times, 2000),
+  });
+  let warned = 0;
+  const onRedisError = (err: Error) => {
+    // One line per 10 s while Redis is down, not one per hit.
+    if (Date.now() - warned > 10_000) {
+      warned = Date.now();
+      log.warn({ err: err.message }, 'redis (hit pipeline) unavailable; failing open');
+    }
+  };
+  redis.on('error', onRedisError);
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 2000);
+    redis.once('ready', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  const metrics = createMetrics();
+  const clickhouse = connect(config.clickhouse, config.clickhouse.database, settings, PRESERIALISED);
+  const insert = (tables: Tables) => insertTables(clickhouse, tables, p.insertTimeoutMs);
+  const dir = p.spoolDir ?? join(ROOT, '.spool', config.clickhouse.database);
+  const start = Date.now();
+  const spill = new Spill({ dir, pid: process.pid, start, redis, insert, log, metrics });
+  const buffer = new JournalBuffer({
+    dir,
+    pid: process.pid,
+    start,
+    maxRows: config.batch.maxRows,
+    maxBytes: p.batchMaxBytes,
+    maxMs: config.batch.maxMs,
+    fsync: p.journalFsync,
+    insert: async (tables) => {
+      await insert(tables);
+      for (const [table, rows] of Object.entries(tables)) metrics.inserted.inc({ table }, rows.length);
+    },
+    spill,
+    log,
+    metrics,
+  });
+  spill.start();
+  const salt = new DailySalt(redis);
+  await salt.fetch(Math.floor(Date.now() / 86_400_000));
+  const deps: PipelineDeps = {
+    sites,
+    salt,
+    limits: new VisitLimits(redis, p.visitThrottleSeconds, p.rateLimitPerMinute, onRedisError),
+    ipMode: p.ipMode,
+    botFilter: p.botFilter,
+    maxPastMs: p.hitMaxAgeDays * 86_400_000,
+    identityKey: config.identity.key,
+    phoneCountry: config.identity.defaultCountry as CountryCode,
+  };
+  return {
+    deps,
+    buffer,
+    metrics,
+    clientIp: clientIpResolver(p.trustedProxies),
+    redis,
+    async close() {
+      await buffer.close();
+      await clickhouse.close();
+      redis.disconnect();
+    },
+  };
+}

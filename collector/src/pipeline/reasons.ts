@@ -1,0 +1,34 @@
+// The closed set of reasons a hit can be refused or dropped for, and the HTTP
+// status each one answers with. Every drop is counted under its name at /metrics.
+// Bots and throttled visits get a 204 like an accepted hit: telling a bot it was
+// recognised only teaches it to hide, and a throttled visit is not an error. The
+// visit throttle and the rate limit are decided while the hit is being made
+// durable (pipeline.ts, LATE_STEPS), so their drops are answered 204 too.
+export const DROP_STATUS = {
+  method_not_allowed: 405,
+  unsupported_content_type: 415,
+  body_too_large: 413,
+  invalid_utf8: 400,
+  malformed_json: 400,
+  invalid_site: 400,
+  invalid_kind: 400,
+  invalid_event_id: 400,
+  invalid_timestamp: 400,
+  invalid_url: 400,
+  invalid_field: 400,
+  unknown_site: 403,
+  origin_not_allowed: 403,
+  bot: 204,
+  throttled: 204,
+  rate_limited: 204,
+} as const;
+
+export type DropReason = keyof typeof DROP_STATUS;
+
+export const DROP_REASONS = Object.keys(DROP_STATUS) as DropReason[];
+
+export type Drop = { reason: DropReason; detail?: string };
+
+export function drop(reason: DropReason, detail?: string): Drop {
+  return detail === undefined ? { reason } : { reason, detail };
+}

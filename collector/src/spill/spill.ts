@@ -1,0 +1,157 @@
+// Where a batch goes when ClickHouse cannot take it: a Redis list first, the
+// local spool directory when Redis is down too. A replay loop puts spilled
+// batches into ClickHouse with exponential back-off, removing each only after
+// its insert succeeded. Re-inserting a batch that had in fact arrived is
+// harmless: every row carries its client event id and the tables fold repeats
+// (ReplacingMergeTree).
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/registry.js';
+import { fileName, replayable } from './files.js';
+import { isRejectedData } from './rejected.js';
+import { journalLine, parseJournal, type Tables } from './tables.js';
+
+const REDIS_KEY = 'spill:batches';
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 30_000;
+/** Even with nothing known to be spilled, look again now and then (another instance may have spilled). */
+const IDLE_CHECK_MS = 30_000;
+
+export type SpillOptions = {
+  dir: string;
+  pid: number;
+  start: number;
+  redis: Redis;
+  insert: (tables: Tables) => Promise<void>;
+  log: Logger;
+  metrics: Metrics;
+};
+
+export class Spill {
+  /** ClickHouse refused the last insert: new batches go straight to the spill until a replay succeeds. */
+  clickhouseDown = false;
+  private seq = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = 0;
+  private running: Promise<void> | null = null;
+  private backoff = BACKOFF_MIN_MS;
+  private stopped = false;
+
+  constructor(private readonly o: SpillOptions) {}
+
+  /**
+   * Moves a sealed journal segment's batch to the spill: into Redis (then the
+   * segment file is removed), else the file itself becomes a spooled batch.
+   */
+  async put(tables: Tables, segmentPath: string, rows: number): Promise<void> {
+    try {
+      await this.o.redis.rpush(REDIS_KEY, JSON.stringify(tables));
+      unlinkSync(segmentPath);
+      this.o.metrics.spilled.inc({ to: 'redis' });
+      this.o.log.warn({ rows }, 'batch spilled to redis');
+    } catch (err) {
+      renameSync(segmentPath, join(this.o.dir, fileName('s', this.o.pid, this.o.start, ++this.seq)));
+      this.o.metrics.spilled.inc({ to: 'disk' });
+      this.o.log.warn({ rows, err: (err as Error).message }, 'redis unavailable too; batch spooled to disk');
+    }
+    this.schedule(this.backoff);
+  }
+
+  /** Starts the replay loop (call once at start: replays what an earlier run left). */
+  start(): void {
+    this.schedule(0);
+  }
+
+  /** Plans the next pass in `ms`, unless one is planned sooner already. */
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    const at = Date.now() + ms;
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.replay();
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** One replay pass: the disk spool, then the Redis list. Resolves when the pass ends. */
+  replay(): Promise<void> {
+    if (!this.running) {
+      this.running = this.pass().finally(() => {
+        this.running = null;
+      });
+    }
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    let redisOk = true;
+    try {
+      for (const f of replayable(this.o.dir, this.o.pid, this.o.start)) {
+        if (this.stopped) return;
+        const path = join(this.o.dir, f.name);
+        const { tables, rows } = parseJournal(readFileSync(path, 'utf8'));
+        if (rows > 0) await this.insertOrSetAside(tables);
+        unlinkSync(path);
+        this.o.metrics.replayed.inc({ from: 'disk' });
+        this.o.log.info({ file: f.name, rows }, 'spooled batch replayed');
+      }
+      for (;;) {
+        if (this.stopped) return;
+        let item: string | null;
+        try {
+          item = await this.o.redis.lindex(REDIS_KEY, 0);
+        } catch {
+          redisOk = false;
+          break;
+        }
+        if (item === null) break;
+        await this.insertOrSetAside(JSON.parse(item) as Tables);
+        // LREM by value: removes exactly the batch replayed, even if another
+        // collector popped the list meanwhile.
+        await this.o.redis.lrem(REDIS_KEY, 1, item).catch(() => {
+          redisOk = false;
+        });
+        this.o.metrics.replayed.inc({ from: 'redis' });
+        this.o.log.info('spilled batch replayed from redis');
+      }
+      this.clickhouseDown = false;
+      this.backoff = BACKOFF_MIN_MS;
+      this.schedule(redisOk ? IDLE_CHECK_MS : BACKOFF_MAX_MS);
+    } catch (err) {
+      this.clickhouseDown = true;
+      this.o.metrics.insertFailures.inc();
+      this.o.log.warn({ err: (err as Error).message, retryInMs: this.backoff }, 'replay failed; backing off');
+      this.schedule(this.backoff);
+      this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
+    }
+  }
+
+  /**
+   * Inserts a spilled batch. When ClickHouse refuses its data (not a failure of
+   * the server), the batch is written to `bad-<pid>-<start>-<seq>.ndjson` for a
+   * person to look at, counted, and the replay moves on.
+   */
+  private async insertOrSetAside(tables: Tables): Promise<void> {
+    try {
+      await this.o.insert(tables);
+    } catch (err) {
+      if (!isRejectedData(err)) throw err;
+      const name = `bad-${this.o.pid}-${this.o.start}-${++this.seq}.ndjson`;
+      const lines = Object.entries(tables).flatMap(([table, rows]) => rows.map((json) => journalLine({ table, json })));
+      writeFileSync(join(this.o.dir, name), lines.join(''));
+      this.o.metrics.rejected.inc();
+      this.o.log.error({ err: (err as Error).message, file: name }, 'ClickHouse refused the data of a batch; set aside');
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

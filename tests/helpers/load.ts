@@ -1,0 +1,49 @@
+// A steady stream of hits from a few concurrent senders, remembering which event
+// ids the collector acknowledged (204). Fault tests compare those ids with what
+// ClickHouse holds.
+import { randomBytes } from 'node:crypto';
+
+export const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+export function visitHit(over: Record<string, unknown> = {}): { id: string; body: string } {
+  const id = randomBytes(10).toString('hex');
+  const body = JSON.stringify({ s: 'demo', k: 'visit', e: id, t: Date.now(), u: `https://shop.example/p/${id}`, v: randomBytes(3).toString('hex').toUpperCase(), ...over });
+  return { id, body };
+}
+
+export type Load = {
+  acked: Set<string>;
+  /** Requests that failed or got another status (never acknowledged). */
+  failed: () => number;
+  stop(): Promise<void>;
+};
+
+export function startLoad(url: () => string, concurrency = 8, pauseMs = 2): Load {
+  const acked = new Set<string>();
+  let failed = 0;
+  let running = true;
+  const sender = async () => {
+    while (running) {
+      const { id, body } = visitHit();
+      try {
+        const r = await fetch(`${url()}/hit`, { method: 'POST', body, headers: { 'Content-Type': 'text/plain', 'User-Agent': BROWSER_UA } });
+        await r.arrayBuffer();
+        if (r.status === 204) acked.add(id);
+        else failed++;
+      } catch {
+        failed++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  };
+  const senders = Array.from({ length: concurrency }, sender);
+  return {
+    acked,
+    failed: () => failed,
+    async stop() {
+      running = false;
+      await Promise.all(senders);
+    },
+  };
+}

@@ -1,0 +1,178 @@
+// Nothing acknowledged is lost: the built collector under load while ClickHouse
+// is stopped, while the collector itself is stopped or killed, and while Redis is
+// down. Private ClickHouse and Redis servers (tests/helpers/private-services.ts),
+// so the shared ones are never touched. Every check compares event ids, not
+// counts; "exactly once" is read the way queries must read a ReplacingMergeTree
+// (LIMIT 1 BY event_id), and the raw row count is printed beside it.
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type ClickHouseClient } from '../../collector/src/clickhouse/client.js';
+import { eventually } from '../helpers/clickhouse.js';
+import { startCollector, type RunningCollector } from '../helpers/collector.js';
+import { startLoad } from '../helpers/load.js';
+import { privateClickHouse, privateRedis, type PrivateClickHouse, type PrivateRedis } from '../helpers/private-services.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('durability under faults', () => {
+  let ch: PrivateClickHouse;
+  let redis: PrivateRedis;
+  let client: ClickHouseClient;
+  let n = 0;
+
+  beforeAll(async () => {
+    ch = await privateClickHouse();
+    redis = await privateRedis();
+    await Promise.all([ch.start(), redis.start()]);
+    client = connect({ url: ch.url, user: 'default', password: '', database: 'default' }, null);
+  });
+  afterAll(async () => {
+    await client?.close();
+    await redis?.stop();
+    await ch?.destroy();
+  });
+
+  /** A fresh database and spool directory per test; the collector env to use them. */
+  function setup(over: Record<string, string> = {}) {
+    const db = `tl_fault_${process.pid}_${++n}`;
+    const spool = mkdtempSync(join(tmpdir(), 'tl-spool-'));
+    const env = {
+      CLICKHOUSE_URL: ch.url,
+      REDIS_URL: redis.url,
+      CLICKHOUSE_DATABASE: db,
+      SPOOL_DIR: spool,
+      BATCH_MAX_MS: '200',
+      INSERT_TIMEOUT_MS: '3000',
+      VISIT_THROTTLE_SECONDS: '0',
+      RATE_LIMIT_PER_MINUTE: '0',
+      ...over,
+    };
+    return { db, spool, env };
+  }
+
+  /** Every stored row's event id, and how many times it is stored (before merges fold repeats). */
+  async function stored(db: string): Promise<{ ids: string[]; distinct: Set<string>; raw: number }> {
+    const rs = await client.query({ query: `SELECT event_id FROM ${db}.hits ORDER BY event_id LIMIT 1 BY event_id`, format: 'JSONEachRow' });
+    const ids = (await rs.json<{ event_id: string }>()).map((r) => r.event_id);
+    const raw = await client.query({ query: `SELECT count() AS n FROM ${db}.hits`, format: 'JSONEachRow' });
+    return { ids, distinct: new Set(ids), raw: Number((await raw.json<{ n: string }>())[0]!.n) };
+  }
+
+  /** Waits until every acknowledged id is stored, then asserts exactly that. */
+  async function expectAllStored(db: string, acked: Set<string>, label: string, timeoutMs = 45_000): Promise<void> {
+    const last = await eventually(() => stored(db), timeoutMs, (s) => [...acked].every((id) => s.distinct.has(id)));
+    const missing = [...acked].filter((id) => !last.distinct.has(id));
+    console.log(`${label}: acknowledged ${acked.size}, stored distinct ${last.distinct.size} (LIMIT 1 BY event_id), raw rows ${last.raw}, missing ${missing.length}`);
+    expect(missing).toEqual([]);
+    // LIMIT 1 BY gives each id once: what a query sees is one row per event.
+    expect(last.ids.length).toBe(last.distinct.size);
+  }
+
+  async function cleanup(db: string, spool: string, collector?: RunningCollector) {
+    await collector?.stop('SIGKILL');
+    await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+    rmSync(spool, { recursive: true, force: true });
+  }
+
+  it('(a) keeps every acknowledged hit, once, when ClickHouse stops and comes back', async () => {
+    const { db, spool, env } = setup();
+    const collector = await startCollector(env);
+    try {
+      const load = startLoad(() => collector.url);
+      await sleep(1000);
+      await ch.stop();
+      await sleep(3000);
+      const duringOutage = load.acked.size;
+      await ch.start();
+      await sleep(1000);
+      await load.stop();
+      expect(load.acked.size).toBeGreaterThan(duringOutage); // accepted before, during and after
+      expect(load.failed()).toBe(0); // the outage was invisible to senders
+      await expectAllStored(db, load.acked, '(a) ClickHouse outage');
+      const metrics = await (await fetch(`${collector.url}/metrics`)).text();
+      expect(metrics).toMatch(/throughline_batches_spilled_total\{to="redis"\} [1-9]/);
+      expect(metrics).toMatch(/throughline_batches_replayed_total\{from="redis"\} [1-9]/);
+    } finally {
+      await cleanup(db, spool, collector);
+    }
+  });
+
+  it('(b) loses nothing acknowledged when the collector gets SIGTERM under load', async () => {
+    const { db, spool, env } = setup({ BATCH_MAX_MS: '5000', BATCH_MAX_ROWS: '100000' });
+    const collector = await startCollector(env);
+    try {
+      const load = startLoad(() => collector.url);
+      await sleep(1500);
+      expect(await collector.stop('SIGTERM')).toBe(0);
+      await load.stop();
+      expect(load.acked.size).toBeGreaterThan(100);
+      // Flushed before exit: nothing waits in the journal (the emptied directory is removed).
+      expect(existsSync(spool)).toBe(false);
+      await expectAllStored(db, load.acked, '(b) SIGTERM', 1);
+    } finally {
+      await cleanup(db, spool, collector);
+    }
+  });
+
+  it('(c) keeps everything acknowledged through a SIGKILL and a restart', async () => {
+    const { db, spool, env } = setup({ BATCH_MAX_MS: '5000', BATCH_MAX_ROWS: '100000' });
+    let collector = await startCollector(env);
+    try {
+      const load = startLoad(() => collector.url);
+      await sleep(1500);
+      await collector.stop('SIGKILL');
+      const killedAt = load.acked.size;
+      await sleep(300);
+      expect(killedAt).toBeGreaterThan(100);
+      collector = await startCollector(env);
+      await sleep(500);
+      await load.stop();
+      expect(load.acked.size).toBeGreaterThan(killedAt); // the restarted collector takes hits again
+      await expectAllStored(db, load.acked, '(c) SIGKILL + restart');
+    } finally {
+      await cleanup(db, spool, collector);
+    }
+  });
+
+  it('(d) accepts and stores hits while Redis is down, limits failing open', async () => {
+    const { db, spool, env } = setup({ VISIT_THROTTLE_SECONDS: '600', RATE_LIMIT_PER_MINUTE: '100000', REDIS_TIMEOUT_MS: '100' });
+    const collector = await startCollector(env);
+    try {
+      const load = startLoad(() => collector.url);
+      await sleep(500);
+      await redis.stop();
+      const before = load.acked.size;
+      await sleep(2000);
+      await load.stop();
+      expect(load.acked.size - before).toBeGreaterThan(50);
+      expect(load.failed()).toBe(0);
+      await expectAllStored(db, load.acked, '(d) Redis down');
+    } finally {
+      await redis.start();
+      await cleanup(db, spool, collector);
+    }
+  });
+
+  it('(e) spools to disk when ClickHouse and Redis are both down, and replays when they return', async () => {
+    const { db, spool, env } = setup();
+    const collector = await startCollector(env);
+    try {
+      const load = startLoad(() => collector.url);
+      await sleep(500);
+      await Promise.all([ch.stop(), redis.stop()]);
+      await sleep(2000);
+      expect(readdirSync(spool).some((f) => f.startsWith('s-'))).toBe(true);
+      await Promise.all([ch.start(), redis.start()]);
+      await sleep(500);
+      await load.stop();
+      expect(load.failed()).toBe(0);
+      await expectAllStored(db, load.acked, '(e) ClickHouse and Redis down');
+      const metrics = await (await fetch(`${collector.url}/metrics`)).text();
+      expect(metrics).toMatch(/throughline_batches_replayed_total\{from="disk"\} [1-9]/);
+    } finally {
+      await cleanup(db, spool, collector);
+    }
+  });
+});
