@@ -2,11 +2,11 @@
 // routes itself and hands everything else to the Express app.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createApp } from './app.js';
-import { hitHandler, leadHandler, pixelHandler, reply } from './hits/route.js';
+import { guarded, hitHandler, leadHandler, pixelHandler } from './hits/route.js';
 import { metricsHandler } from './metrics/route.js';
 import type { Services } from './services.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createCollectorServer(svc: Services): Server {
   const app = createApp(svc);
@@ -24,11 +24,7 @@ export function createCollectorServer(svc: Services): Server {
       app(req, res);
       return;
     }
-    handler(req, res).catch((err: unknown) => {
-      svc.log.error({ err: String(err), url }, 'hot route failed');
-      if (!res.headersSent) reply(res, 500, 'internal_error');
-      else res.destroy();
-    });
+    guarded(svc, res, () => handler(req, res));
   });
   server.keepAliveTimeout = 65_000;
   return server;

@@ -6,7 +6,7 @@ describe('collector configuration', () => {
     const c = loadConfig({});
     expect(c.port).toBe(8080);
     expect(c.clickhouse).toEqual({ url: 'http://127.0.0.1:8123', user: 'default', password: '', database: 'throughline' });
-    expect(c.batch).toEqual({ maxRows: 1000, maxMs: 1000 });
+    expect(c.batch).toEqual({ maxRows: 50_000, maxMs: 1000 });
     expect(c.reports).toEqual({ token: undefined, windowDays: 90, maxAgeSeconds: 0 });
   });
   it('reads the reports settings and refuses a short token or a window over a year', () => {

@@ -189,14 +189,14 @@ describe('contacts and enrich', () => {
 });
 
 describe('runner', () => {
-  it('stops at the first drop', async () => {
+  it('stops at the first drop', () => {
     const seen: string[] = [];
     const mark = (name: string): Step => () => {
       seen.push(name);
       return undefined;
     };
     const stop: Step = () => ({ reason: 'bot' });
-    expect(await runPipeline(ctxOf({}), deps(), [mark('a'), stop, mark('b')])).toEqual({ reason: 'bot' });
+    expect(runPipeline(ctxOf({}), deps(), [mark('a'), stop, mark('b')])).toEqual({ reason: 'bot' });
     expect(seen).toEqual(['a']);
   });
 });

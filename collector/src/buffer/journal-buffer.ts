@@ -46,17 +46,31 @@ type Segment = {
   tables: Tables;
   rows: number;
   bytes: number;
-  /** Verdicts still pending for rows of this segment; the batch is complete when all have settled. */
-  gates: Promise<void>[];
+  /** Hits of this segment whose verdict is still pending; the batch is complete when none is. */
+  unsettled: number;
+  onSettled: Array<() => void>;
 };
-/** Records of one hit, with the verdict (keep or not) that decides whether they join the batch. */
-type Entry = { records: TableRecord[]; gate: Promise<boolean> | undefined };
-type Waiter = { resolve: () => void; reject: (err: Error) => void };
+
+/** Called once the records are durable (err null), or could not be made so. */
+export type Durable = (err: Error | null) => void;
+
+/**
+ * One hit's records on their way in. `keep` is the verdict that decides whether
+ * they join the batch: undefined while the visit throttle and rate limit have
+ * not answered (JournalBuffer.settle).
+ */
+export type Entry = { records: TableRecord[]; keep: boolean | undefined; seg: Segment | null; done: Durable };
 
 export class ClosedError extends Error {}
 
 function addTo(seg: Segment, records: TableRecord[]): void {
   for (const r of records) (seg.tables[r.table] ??= []).push(r.json);
+}
+
+/** Resolves when every verdict of the segment's hits is in. */
+function settled(seg: Segment): Promise<void> {
+  if (seg.unsettled === 0) return Promise.resolve();
+  return new Promise((resolve) => seg.onSettled.push(resolve));
 }
 
 export class JournalBuffer {
@@ -65,10 +79,11 @@ export class JournalBuffer {
   private seq = 0;
   private segment: Segment;
   private readonly sealed: Segment[] = [];
-  private lines: string[] = [];
+  /** Journal text of the entries waiting for the next group commit. */
+  private text = '';
   private entries: Entry[] = [];
-  private waiters: Waiter[] = [];
   private scheduled = false;
+  private readonly drainSoon = () => void this.drain();
   private writing: Promise<void> | null = null;
   /** The oldest row of the segment has waited BATCH_MAX_MS. */
   private due = false;
@@ -88,22 +103,38 @@ export class JournalBuffer {
   }
 
   /**
-   * Resolves once the records are in the journal (durable); rejects when closing
-   * or the disk fails. `gate`, when given, decides later whether the records go
-   * into the batch (the visit throttle and rate limit answer after the hit is
-   * acknowledged); the batch is not inserted before every gate of it has settled.
+   * Appends a hit's records to the next group commit and calls `done` once they
+   * are in the journal (durable), or with the error when closing or the disk
+   * fails (synchronously when closed). One callback per hit and none of the
+   * promises a hot path would pay for. `gated`: whether the batch must wait for
+   * the hit's verdict (`settle`): the visit throttle and rate limit answer after
+   * the hit is acknowledged, and the batch is not inserted before every verdict
+   * of it is in.
    */
-  accept(records: TableRecord[], gate?: Promise<boolean>): Promise<void> {
-    if (this.closed) return Promise.reject(new ClosedError('shutting down'));
-    for (const r of records) this.lines.push(journalLine(r));
-    this.entries.push({ records, gate });
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.drain());
-      }
-    });
+  accept(records: TableRecord[], gated: boolean, done: Durable): Entry {
+    const entry: Entry = { records, keep: gated ? undefined : true, seg: null, done };
+    if (this.closed) {
+      entry.keep = false;
+      done(new ClosedError('shutting down'));
+      return entry;
+    }
+    for (const r of records) this.text += journalLine(r);
+    this.entries.push(entry);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.drainSoon);
+    }
+    return entry;
+  }
+
+  /** The verdict on an accepted hit: keep its records in the batch, or leave them out. Once per entry. */
+  settle(entry: Entry, keep: boolean): void {
+    if (entry.keep !== undefined) return;
+    entry.keep = keep;
+    const seg = entry.seg;
+    if (!seg) return; // not committed yet: the commit looks at `keep`
+    if (keep) addTo(seg, entry.records);
+    if (--seg.unsettled === 0) for (const f of seg.onSettled.splice(0)) f();
   }
 
   private drain(): Promise<void> {
@@ -117,13 +148,11 @@ export class JournalBuffer {
   }
 
   private async commitLoop(): Promise<void> {
-    while (this.lines.length > 0) {
-      const buf = Buffer.from(this.lines.join(''), 'utf8');
+    while (this.entries.length > 0) {
+      const buf = Buffer.from(this.text, 'utf8');
       const entries = this.entries;
-      const waiters = this.waiters;
-      this.lines = [];
+      this.text = '';
       this.entries = [];
-      this.waiters = [];
       const seg = this.segment;
       try {
         let off = 0;
@@ -137,20 +166,25 @@ export class JournalBuffer {
         }
       } catch (err) {
         this.o.log.error({ err: (err as Error).message }, 'journal write failed');
-        for (const w of waiters) w.reject(err as Error);
+        for (const e of entries) {
+          e.keep = false;
+          this.answer(e, err as Error);
+        }
         continue;
       }
       let rows = 0;
-      for (const { records, gate } of entries) {
-        rows += records.length;
-        if (gate === undefined) addTo(seg, records);
-        else seg.gates.push(gate.then((keep) => (keep ? addTo(seg, records) : undefined), () => addTo(seg, records)));
+      for (const e of entries) {
+        rows += e.records.length;
+        if (e.keep === undefined) {
+          e.seg = seg;
+          seg.unsettled++;
+        } else if (e.keep) addTo(seg, e.records);
       }
       seg.rows += rows;
       seg.bytes += buf.length;
       this.queuedRows += rows;
       this.o.metrics.buffered.set(this.queuedRows);
-      for (const w of waiters) w.resolve();
+      for (const e of entries) this.answer(e, null);
       if (!this.timer) {
         this.timer = setTimeout(() => {
           this.timer = null;
@@ -160,6 +194,15 @@ export class JournalBuffer {
         this.timer.unref();
       }
       this.maybeSeal(true);
+    }
+  }
+
+  /** One hit's callback; a throwing callback must not cost the others their answer. */
+  private answer(e: Entry, err: Error | null): void {
+    try {
+      e.done(err);
+    } catch (thrown) {
+      this.o.log.error({ err: String(thrown) }, 'acknowledging a hit failed');
     }
   }
 
@@ -181,7 +224,7 @@ export class JournalBuffer {
 
   private open(): Segment {
     const path = join(this.o.dir, fileName('j', this.o.pid, this.o.start, ++this.seq));
-    return { path, fd: openSync(path, 'a'), tables: {}, rows: 0, bytes: 0, gates: [] };
+    return { path, fd: openSync(path, 'a'), tables: {}, rows: 0, bytes: 0, unsettled: 0, onSettled: [] };
   }
 
   /** Closes the current segment (when it holds rows) and hands its batch to the inserter. */
@@ -200,7 +243,7 @@ export class JournalBuffer {
   }
 
   private toSpill(seg: Segment): Promise<void> {
-    return Promise.all(seg.gates)
+    return settled(seg)
       .then(() => this.o.spill.put(seg.tables, seg.path, seg.rows))
       .catch((err: unknown) => this.o.log.error({ err: String(err), file: seg.path }, 'spill failed; the journal segment stays for replay'))
       .finally(() => this.release(seg.rows));
@@ -216,7 +259,7 @@ export class JournalBuffer {
       this.pumping = (async () => {
         while (this.sealed.length > 0) {
           const seg = this.sealed[0]!;
-          await Promise.all(seg.gates);
+          await settled(seg);
           if (!this.o.spill.clickhouseDown) {
             try {
               await this.o.insert(seg.tables);

@@ -5,14 +5,18 @@
 //   POST /lead   the same, for form submissions: `k` may be left out (it is `lead`)
 //   GET  /p.gif  the pixel: the hit in the query string, answered with a 1x1 GIF
 // A hit is answered 204 only once it is durable (buffer/journal-buffer.ts).
+// Nothing here makes a promise per hit: the steps are synchronous and the
+// journal and the limits answer by callback, once per event-loop turn.
 import { randomBytes } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { newContext, type HitContext, type RequestFacts, type Step } from '../pipeline/context.js';
-import { LATE_STEPS, runPipeline, STEPS } from '../pipeline/pipeline.js';
+import { runPipeline, STEPS } from '../pipeline/pipeline.js';
+import { limitQuery } from '../pipeline/steps/limits.js';
 import { DROP_STATUS, drop, type DropReason } from '../pipeline/reasons.js';
 import type { Services } from '../services.js';
 import type { TableRecord } from '../spill/tables.js';
+import type { LimitVerdict } from '../limits/visit-limits.js';
 
 export const MAX_HIT_BYTES = 16 * 1024;
 
@@ -45,30 +49,36 @@ export function reply(res: ServerResponse, status: number, reason?: string, cors
   res.writeHead(status, { ...headers(cors), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
 }
 
-/** Reads a body up to `limit` bytes; null when it is larger. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (declared > limit) {
+/**
+ * Reads a body up to `limit` bytes and calls `done` with it, or with null when
+ * it is larger. A request that fails while being read (the client went away)
+ * gets no call: there is no one left to answer.
+ */
+export function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | null) => void): void {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) {
+    req.resume();
+    done(null);
+    return;
+  }
+  let first: Buffer | null = null;
+  let chunks: Buffer[] | null = null;
+  let size = 0;
+  const onData = (c: Buffer) => {
+    size += c.length;
+    if (size > limit) {
+      req.removeListener('data', onData);
+      req.removeListener('end', onEnd);
       req.resume();
-      resolve(null);
+      done(null);
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve(null);
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.on('error', reject);
-  });
+    if (first === null) first = c;
+    else (chunks ??= [first]).push(c);
+  };
+  const onEnd = () => done(chunks ? Buffer.concat(chunks, size) : (first ?? Buffer.alloc(0)));
+  req.on('data', onData);
+  req.on('end', onEnd);
 }
 
 function facts(svc: Services, req: IncomingMessage): RequestFacts {
@@ -93,20 +103,22 @@ function refuse(svc: Services, res: ServerResponse, reason: DropReason, cors: st
 /**
  * Runs a hit through the pipeline, makes it durable, and answers. `accepted`
  * answers an accepted (or silently dropped) hit: 204, or the pixel's GIF.
+ * The visit throttle and rate limit are asked beside the journal write; the
+ * hit is counted (accepted, or dropped with their reason) once both answered.
  */
-async function ingest(
+function ingest(
   svc: Services,
   ctx: HitContext,
   res: ServerResponse,
   steps: readonly Step[],
   accepted: (res: ServerResponse, cors: string | null) => void,
-): Promise<void> {
-  const { sites } = svc.ingest.deps;
-  const dropped = await runPipeline(ctx, svc.ingest.deps, steps);
-  const cors = sites.corsOrigin(ctx.req.origin, ctx.site);
+): void {
+  const { deps, metrics } = svc.ingest;
+  const dropped = runPipeline(ctx, deps, steps);
+  const cors = deps.sites.corsOrigin(ctx.req.origin, ctx.site);
   if (dropped) {
     if (DROP_STATUS[dropped.reason] === 204) {
-      svc.ingest.metrics.dropped.inc({ reason: dropped.reason });
+      metrics.dropped.inc({ reason: dropped.reason });
       accepted(res, cors);
       return;
     }
@@ -116,22 +128,31 @@ async function ingest(
   const row = ctx.row!;
   const records: TableRecord[] = [{ table: 'hits', json: JSON.stringify(row) }];
   for (const link of ctx.links) records.push({ table: 'identity_links', json: JSON.stringify(link) });
-  // The limits' Redis call and the journal write run side by side.
-  const late = runPipeline(ctx, svc.ingest.deps, LATE_STEPS);
-  try {
-    await svc.hits.accept(
-      records,
-      late.then((d) => d === null),
-    );
-  } catch (err) {
-    svc.log.error({ err: (err as Error).message }, 'hit not made durable');
-    reply(res, 503, 'unavailable', cors);
-    return;
-  }
-  accepted(res, cors);
-  const verdict = await late;
-  if (verdict) svc.ingest.metrics.dropped.inc({ reason: verdict.reason });
-  else svc.ingest.metrics.acceptedOf(row.kind).inc();
+  const limited = !deps.limits.off;
+  // Counted once the journal and the limits both answered.
+  let durable: boolean | undefined;
+  let verdict: LimitVerdict | undefined = limited ? undefined : 'ok';
+  const count = () => {
+    if (durable !== true || verdict === undefined) return;
+    if (verdict === 'ok') metrics.acceptedOf(row.kind).inc();
+    else metrics.dropped.inc({ reason: verdict });
+  };
+  const entry = svc.hits.accept(records, limited, (err) => {
+    durable = err === null;
+    if (err) {
+      svc.log.error({ err: err.message }, 'hit not made durable');
+      reply(res, 503, 'unavailable', cors);
+      return;
+    }
+    accepted(res, cors);
+    count();
+  });
+  if (!limited) return;
+  deps.limits.check(limitQuery(ctx), ctx.req.receivedAt, (v) => {
+    verdict = v;
+    svc.hits.settle(entry, v === 'ok');
+    count();
+  });
 }
 
 const noContent = (res: ServerResponse, cors: string | null) => reply(res, 204, undefined, cors);
@@ -149,8 +170,10 @@ const leadKind: Step = (ctx) => {
 
 const LEAD_STEPS: readonly Step[] = [STEPS[0]!, leadKind, ...STEPS.slice(1)];
 
-function postHandler(svc: Services, steps: readonly Step[]) {
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+type HotHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+function postHandler(svc: Services, steps: readonly Step[]): HotHandler {
+  return (req, res) => {
     const origin = req.headers.origin;
     if (req.method === 'OPTIONS') {
       const cors = svc.ingest.deps.sites.corsOrigin(origin);
@@ -166,11 +189,23 @@ function postHandler(svc: Services, steps: readonly Step[]) {
       req.resume();
       return refuse(svc, res, 'unsupported_content_type', cors);
     }
-    const body = await readBody(req, MAX_HIT_BYTES);
-    if (body === null) return refuse(svc, res, 'body_too_large', cors);
-    if (!isUtf8(body)) return refuse(svc, res, 'invalid_utf8', cors);
-    await ingest(svc, newContext(facts(svc, req), { text: body.toString('utf8') }), res, steps, noContent);
+    readBody(req, MAX_HIT_BYTES, (body) => {
+      if (body === null) return refuse(svc, res, 'body_too_large', cors);
+      if (!isUtf8(body)) return refuse(svc, res, 'invalid_utf8', cors);
+      guarded(svc, res, () => ingest(svc, newContext(facts(svc, req), { text: body.toString('utf8') }), res, steps, noContent));
+    });
   };
+}
+
+/** A failure inside a hit's handling answers that hit 500 and leaves the process up. */
+export function guarded(svc: Services, res: ServerResponse, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    svc.log.error({ err: String(err) }, 'hot route failed');
+    if (!res.headersSent) reply(res, 500, 'internal_error');
+    else res.destroy();
+  }
 }
 
 export const hitHandler = (svc: Services) => postHandler(svc, STEPS);
@@ -205,8 +240,8 @@ export function pixelHit(query: URLSearchParams, referer: string | undefined, no
   return o;
 }
 
-export function pixelHandler(svc: Services) {
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+export function pixelHandler(svc: Services): HotHandler {
+  return (req, res) => {
     const cors = svc.ingest.deps.sites.corsOrigin(req.headers.origin);
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(svc, res, 'method_not_allowed', cors);
     const url = req.url ?? '';
@@ -215,6 +250,6 @@ export function pixelHandler(svc: Services) {
     const f = facts(svc, req);
     const parsed = pixelHit(new URLSearchParams(q === -1 ? '' : url.slice(q + 1)), req.headers.referer, f.receivedAt);
     if (parsed === undefined) return refuse(svc, res, 'malformed_json', cors);
-    await ingest(svc, newContext(f, { parsed }), res, STEPS, sendGif);
+    ingest(svc, newContext(f, { parsed }), res, STEPS, sendGif);
   };
 }

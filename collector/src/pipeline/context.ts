@@ -45,8 +45,8 @@ export type PipelineDeps = {
   phoneCountry: CountryCode;
 };
 
-/** A step passes the hit on (undefined) or drops it with a named reason. */
-export type Step = (ctx: HitContext, deps: PipelineDeps) => Drop | undefined | Promise<Drop | undefined>;
+/** A step passes the hit on (undefined) or drops it with a named reason; synchronously. */
+export type Step = (ctx: HitContext, deps: PipelineDeps) => Drop | undefined;
 
 export function newContext(req: RequestFacts, body: { text: string } | { parsed: unknown }): HitContext {
   return { req, ...body, ipHash: '', links: [] };

@@ -34,6 +34,8 @@ export async function createIngest(config: Config, settings: Record<string, stri
   const redis = new Redis(config.redis.url, {
     keyPrefix: config.redis.prefix,
     enableAutoPipelining: true,
+    // The limits script is sent once per turn already; a pipeline around it only costs.
+    autoPipeliningIgnoredCommands: ['tlVisitLimits'],
     enableOfflineQueue: false,
     commandTimeout: p.redisTimeoutMs,
     maxRetriesPerRequest: 0,

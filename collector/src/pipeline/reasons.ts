@@ -3,7 +3,7 @@
 // Bots and throttled visits get a 204 like an accepted hit: telling a bot it was
 // recognised only teaches it to hide, and a throttled visit is not an error. The
 // visit throttle and the rate limit are decided while the hit is being made
-// durable (pipeline.ts, LATE_STEPS), so their drops are answered 204 too.
+// durable (pipeline/steps/limits.ts), so their drops are answered 204 too.
 export const DROP_STATUS = {
   method_not_allowed: 405,
   unsupported_content_type: 415,

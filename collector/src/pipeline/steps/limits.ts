@@ -1,14 +1,17 @@
 // limits: the server-side 10-minute visit throttle and the per-IP rate limit,
-// in one Redis round trip (limits/visit-limits.ts). Fails open.
-import type { Step } from '../context.js';
-import { drop } from '../reasons.js';
+// in one Redis round trip per event-loop turn (limits/visit-limits.ts). Asked
+// after the steps, while the hit is being made durable; fails open.
+import type { LimitQuery } from '../../limits/visit-limits.js';
+import type { HitContext } from '../context.js';
 
-export const limits: Step = (ctx, deps) => {
-  if (deps.limits.off) return undefined;
+/** What the limits are asked about a hit that passed the steps. */
+export function limitQuery(ctx: HitContext): LimitQuery {
   const row = ctx.row!;
-  const who = row.visitor_id || row.ga_cid || row.ym_uid || `ip:${ctx.ipHash}`;
-  const fresh = row.click_id !== '' || row.utm_source !== '' || row.utm_campaign !== '';
-  return deps.limits
-    .check({ siteId: row.site_id, who, ipKey: ctx.ipHash || 'none', throttle: row.kind === 'visit', fresh }, ctx.req.receivedAt)
-    .then((v) => (v === 'ok' ? undefined : drop(v)));
-};
+  return {
+    siteId: row.site_id,
+    who: row.visitor_id || row.ga_cid || row.ym_uid || `ip:${ctx.ipHash}`,
+    ipKey: ctx.ipHash || 'none',
+    throttle: row.kind === 'visit',
+    fresh: row.click_id !== '' || row.utm_source !== '' || row.utm_campaign !== '',
+  };
+}
