@@ -39,4 +39,24 @@ describe('hit wire format', () => {
       prop_values: ['lead'],
     });
   });
+  it('parses the referrer once when the pipeline already did, with the same channel', () => {
+    const h = parseHit(JSON.stringify({ ...good, u: 'https://shop.example/', r: 'https://WWW.Google.co.uk/search?q=x' }));
+    if (isWireError(h)) throw new Error(h.reason);
+    const parsed = toRow(h, 0, { userAgent: '', ipHash: '', referrerUrl: new URL(h.referrer) });
+    expect(parsed).toMatchObject({ channel: 'organic_search', source: 'google' });
+    expect(parsed).toEqual(toRow(h, 0, { userAgent: '', ipHash: '' }));
+  });
+  it('finds UTM tags and click ids only a full parse sees: an encoded name, any case of the marker', () => {
+    for (const [u, field, value] of [
+      ['https://a.example/?utm%5Fsource=vk', 'utm_source', 'vk'],
+      ['https://a.example/?x=1&UTM_x=2&utm_medium=cpc', 'utm_medium', 'cpc'],
+      ['https://a.example/?msclkid=9', 'click_id', '9'],
+      ['https://a.example/?li_fat_id=5', 'click_id', '5'],
+      ['https://a.example/?id=1', 'utm_source', ''],
+    ] as const) {
+      const h = parseHit(JSON.stringify({ ...good, u }));
+      if (isWireError(h)) throw new Error(h.reason);
+      expect(toRow(h, 0, { userAgent: '', ipHash: '' })[field]).toBe(value);
+    }
+  });
 });

@@ -36,6 +36,8 @@ export type Touch = {
   utmCampaign: string;
   /** Full referrer URL or ''. */
   referrer: string;
+  /** The referrer's host when the caller has parsed the URL already (the hit pipeline has): it is not parsed again. */
+  referrerHost?: string;
   /** Host of the page itself: a referrer from the same site is not a source. */
   pageHost: string;
 };
@@ -70,11 +72,14 @@ const AFFILIATE_MEDIUM = /^(affiliate|partner|partners|cpa_partner)$/;
 
 export function hostOf(url: string): string {
   if (!url) return '';
-  try {
-    return new URL(url).hostname.toLowerCase().replace(/^www\./, '');
-  } catch {
-    return '';
-  }
+  const parsed = URL.parse(url);
+  return parsed ? bareHost(parsed.hostname) : '';
+}
+
+/** `WWW.Shop.example` -> `shop.example`. */
+export function bareHost(host: string): string {
+  const h = host.toLowerCase();
+  return h.startsWith('www.') ? h.slice(4) : h;
 }
 
 function isSearchSource(source: string): boolean {
@@ -90,8 +95,8 @@ export function classify(t: Touch): Classified {
   const source = t.utmSource.trim().toLowerCase();
   const medium = t.utmMedium.trim().toLowerCase();
   const campaign = t.utmCampaign.trim();
-  const refHost = hostOf(t.referrer);
-  const pageHost = t.pageHost.toLowerCase().replace(/^www\./, '');
+  const refHost = t.referrerHost !== undefined ? bareHost(t.referrerHost) : hostOf(t.referrer);
+  const pageHost = bareHost(t.pageHost);
   const external = refHost !== '' && refHost !== pageHost;
 
   // 1. UTM medium is the advertiser's own statement; it wins when it is specific.

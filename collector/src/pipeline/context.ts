@@ -27,6 +27,8 @@ export type HitContext = {
   hit?: HitInput;
   /** hit.url, parsed by validate. */
   url?: URL;
+  /** hit.referrer, parsed by validate (null when there is none). */
+  referrerUrl?: URL | null;
   site?: Site;
   ipHash: string;
   row?: HitRow;

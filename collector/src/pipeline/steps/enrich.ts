@@ -4,6 +4,11 @@ import { toRow } from '../../hits/row.js';
 import type { Step } from '../context.js';
 
 export const enrich: Step = (ctx) => {
-  ctx.row = toRow(ctx.hit!, ctx.req.receivedAt, { userAgent: ctx.req.userAgent, ipHash: ctx.ipHash, url: ctx.url ?? null });
+  ctx.row = toRow(ctx.hit!, ctx.req.receivedAt, {
+    userAgent: ctx.req.userAgent,
+    ipHash: ctx.ipHash,
+    url: ctx.url ?? null,
+    referrerUrl: ctx.referrerUrl,
+  });
   return undefined;
 };

@@ -16,8 +16,10 @@ export const validate: Step = (ctx, deps) => {
   }
   const url = URL.parse(hit.url);
   if (url === null) return drop('invalid_url', 'u: not a URL');
-  if (hit.referrer !== '' && !URL.canParse(hit.referrer)) return drop('invalid_url', 'r: not a URL');
+  const referrer = hit.referrer === '' ? null : URL.parse(hit.referrer);
+  if (hit.referrer !== '' && referrer === null) return drop('invalid_url', 'r: not a URL');
   ctx.hit = hit;
   ctx.url = url;
+  ctx.referrerUrl = referrer;
   return undefined;
 };
