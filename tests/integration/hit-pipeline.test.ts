@@ -119,6 +119,23 @@ describe('hit pipeline (open installation: no SITES)', () => {
     expect(dropped(await metrics(c.url), 'throttled')).toBeGreaterThanOrEqual(1);
   });
 
+  it('keeps each verdict with its own hit when visitor ids hold tabs and newlines (the checks of a turn travel packed)', async () => {
+    const tag = randomBytes(2).toString('hex').toUpperCase();
+    // Cut at the tab, the first two would be one visitor and throttle each other.
+    const visitors = [`T\t${tag}1`, `N\n${tag}`, `T\t${tag}2`, `Q\t\n${tag}`];
+    // Sent together, so their checks share one call to Redis.
+    const first = visitors.map((v) => visitHit({ v }));
+    expect((await Promise.all(first.map((h) => post(c.url, h.body)))).map((r) => r.status)).toEqual([204, 204, 204, 204]);
+    const again = visitors.map((v, i) => (i % 2 === 0 ? visitHit({ v }) : visitHit({ v, k: 'lead' })));
+    expect((await Promise.all(again.map((h) => post(c.url, h.body)))).map((r) => r.status)).toEqual([204, 204, 204, 204]);
+    const kept = [...first, again[1]!, again[3]!].map((h) => h.id);
+    const all = [...first, ...again].map((h) => `'${h.id}'`).join(',');
+    const rows = await eventually(() => db.rows<{ event_id: string }>(`SELECT event_id FROM hits WHERE event_id IN (${all})`), 5000, (r) => r.length >= kept.length);
+    await new Promise((r) => setTimeout(r, 300));
+    const stored = (await db.rows<{ event_id: string }>(`SELECT event_id FROM hits WHERE event_id IN (${all})`)).map((r) => r.event_id);
+    expect(stored.sort()).toEqual(kept.sort());
+  });
+
   it('never stores the IP: a salted hash kept in Redis for 48 hours, and X-Forwarded-For ignored from untrusted peers', async () => {
     const a = visitHit();
     const b = visitHit();
