@@ -1,12 +1,14 @@
 // Benchmark of the hit path: wrk against (1) a raw node:http server answering
 // 204 and (2) the built collector's POST /hit with ClickHouse and Redis live,
 // back to back, several rounds. Prints the medians of hits/s and p50/p99
-// latency, the ratio collector/raw, the time from a hit's acknowledgement to
+// latency, the ratio collector/raw, the CPU time each server process spent per
+// request (read from /proc: steadier than throughput on a shared machine), the time from a hit's acknowledgement to
 // its being queryable in ClickHouse (p50/p99 over probe hits sent during the
 // load), and the most active parts of the hits table seen during the run.
 //
 //   npm run build && node bench/collector-vs-raw.mjs [--rounds 3] [--duration 10] [--connections 50]
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -55,14 +57,26 @@ function startProcess(args, env, ready) {
 
 const stop = (proc) => new Promise((resolve) => (proc.exitCode !== null ? resolve() : (proc.once('exit', resolve), proc.kill('SIGTERM'))));
 
-/** Runs wrk; returns requests/s, p50 and p99 in ms, and the non-2xx count. */
-async function wrk(url) {
+/** CPU seconds (user + system) a process has used so far; NaN where /proc is missing. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Runs wrk against `url` served by process `pid`; returns requests/s, p50 and p99 in ms, the non-2xx count and the server's CPU µs per request. */
+async function wrk(url, pid) {
+  const cpu0 = cpuSeconds(pid);
   const proc = spawn('wrk', [`-t${a.threads}`, `-c${a.connections}`, `-d${a.duration}s`, '--latency', '-s', join(here, 'hit.lua'), url]);
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (c) => (stdout += c));
   proc.stderr.on('data', (c) => (stderr += c));
   const status = await new Promise((res) => proc.once('exit', res));
+  const cpu = cpuSeconds(pid) - cpu0;
   const r = { stdout, stderr, status };
   if (r.status !== 0) throw new Error(r.stderr || r.stdout);
   const ms = (label) => {
@@ -73,7 +87,7 @@ async function wrk(url) {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)[1]);
   const requests = Number(/(\d+) requests in/.exec(r.stdout)[1]);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0);
-  return { rps, p50: ms(50), p99: ms(99), requests, non2xx };
+  return { rps, p50: ms(50), p99: ms(99), requests, non2xx, cpuUs: Math.round((cpu * 1e6) / requests) };
 }
 
 /**
@@ -142,7 +156,7 @@ try {
   for (let round = 1; round <= Number(a.rounds); round++) {
     const rawPort = await freePort();
     const rawProc = await startProcess([join(here, 'raw-server.mjs'), String(rawPort)], {}, 'listening');
-    raw.push(await wrk(`http://127.0.0.1:${rawPort}/hit`));
+    raw.push(await wrk(`http://127.0.0.1:${rawPort}/hit`, rawProc.pid));
     await stop(rawProc);
 
     const port = await freePort();
@@ -157,7 +171,7 @@ try {
       LOG_LEVEL: 'info',
     }, 'collector listening');
     const done = watch(`http://127.0.0.1:${port}`, ch);
-    const r = await wrk(`http://127.0.0.1:${port}/hit`);
+    const r = await wrk(`http://127.0.0.1:${port}/hit`, proc.pid);
     const w = await done();
     col.push(r);
     vis.push(...w.delays);
@@ -166,17 +180,17 @@ try {
     await stop(proc);
     const ratio = r.rps / raw.at(-1).rps;
     console.log(
-      `round ${round}: raw ${raw.at(-1).rps.toFixed(0)} req/s (p50 ${raw.at(-1).p50} ms, p99 ${raw.at(-1).p99} ms); ` +
-        `collector ${r.rps.toFixed(0)} hits/s (p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}); ratio ${ratio.toFixed(2)}; ` +
+      `round ${round}: raw ${raw.at(-1).rps.toFixed(0)} req/s (p50 ${raw.at(-1).p50} ms, p99 ${raw.at(-1).p99} ms, ${raw.at(-1).cpuUs} µs CPU/req); ` +
+        `collector ${r.rps.toFixed(0)} hits/s (p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUs} µs CPU/hit, non-2xx ${r.non2xx}); ratio ${ratio.toFixed(2)}; ` +
         `visible p99 ${pct(w.delays, 99)} ms over ${w.delays.length} probes (${w.lost} not seen); max active parts ${w.maxParts}`,
     );
   }
   const stored = Number((await (await ch.query({ query: `SELECT uniqExact(event_id) AS n FROM hits WHERE event_id NOT LIKE 'probe%'`, format: 'JSONEachRow' })).json())[0].n);
   const ratios = col.map((c, i) => c.rps / raw[i].rps);
   console.log('\nmedians over', a.rounds, 'rounds:');
-  console.log(`  raw node:http  ${median(raw.map((r) => r.rps)).toFixed(0)} req/s   p50 ${median(raw.map((r) => r.p50))} ms   p99 ${median(raw.map((r) => r.p99))} ms`);
-  console.log(`  collector /hit ${median(col.map((r) => r.rps)).toFixed(0)} hits/s  p50 ${median(col.map((r) => r.p50))} ms   p99 ${median(col.map((r) => r.p99))} ms`);
-  console.log(`  ratio collector/raw (median of rounds) ${median(ratios).toFixed(2)}`);
+  console.log(`  raw node:http  ${median(raw.map((r) => r.rps)).toFixed(0)} req/s   p50 ${median(raw.map((r) => r.p50))} ms   p99 ${median(raw.map((r) => r.p99))} ms   ${median(raw.map((r) => r.cpuUs))} µs CPU/req`);
+  console.log(`  collector /hit ${median(col.map((r) => r.rps)).toFixed(0)} hits/s  p50 ${median(col.map((r) => r.p50))} ms   p99 ${median(col.map((r) => r.p99))} ms   ${median(col.map((r) => r.cpuUs))} µs CPU/hit`);
+  console.log(`  ratio collector/raw (median of rounds) ${median(ratios).toFixed(2)}; CPU per request raw/collector ${(median(raw.map((r) => r.cpuUs)) / median(col.map((r) => r.cpuUs))).toFixed(2)}`);
   console.log(`  accepted -> queryable: p50 ${pct(vis, 50)} ms, p99 ${pct(vis, 99)} ms (${vis.length} probes)`);
   console.log(`  max active parts of hits during load: ${maxParts}`);
   console.log(`  hits acknowledged ${rowsAcked}, distinct event ids stored ${stored}`);
