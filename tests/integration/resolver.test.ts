@@ -102,7 +102,7 @@ describe('identity resolution, stale-while-revalidate', () => {
     expect(await db.rows('SELECT DISTINCT run FROM attribution_members')).toHaveLength(3);
   });
 
-  it('runs a background refresh at a lower ClickHouse priority than reports and than a resolution a report waits for', async () => {
+  it('runs a resolution a report waits for before the report\'s reads, and those before a background refresh', async () => {
     // The client, recording the priority each statement asked for.
     const seen: { sql: string; priority: unknown }[] = [];
     const client = new Proxy(db.client, {
@@ -124,13 +124,14 @@ describe('identity resolution, stale-while-revalidate', () => {
     let from = seen.length;
     await buildReport(r, options); // stale: answers at once, refreshes in the background
     await settled(r);
-    expect(priorities(from, /FROM \S+\.costs_current/)).toEqual(['1']);
-    expect(priorities(from, JOINS)).toEqual(['2']);
+    expect(priorities(from, /FROM \S+\.costs_current/)).toEqual(['2']);
+    expect(priorities(from, JOINS)).toEqual(['3']);
 
     await addDeal();
     from = seen.length;
     await buildReport(r, options, true); // fresh: the report waits, so its resolution goes first
     expect(priorities(from, JOINS)).toEqual(['1']);
+    expect(priorities(from, /FROM \S+\.costs_current/)).toEqual(['2']);
   });
 
   it('reports a failed background refresh and keeps answering from the previous resolution', async () => {

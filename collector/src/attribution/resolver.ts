@@ -11,17 +11,22 @@
 //   - CRM deliveries ask for a refresh too (`request`), so the next report is current.
 // One refresh runs at a time per database; requests arriving meanwhile fold into
 // one more refresh after it, which does nothing if the inputs did not change.
-// A background refresh runs at a lower ClickHouse query priority than reports
-// (and than a resolution a report waits for): its queries pause while theirs
-// run, so a report that starts a refresh is not slowed down by it.
+// ClickHouse query priorities (a query pauses while one of a higher priority
+// runs): a resolution a report waits for goes first, then reports' own reads,
+// then a background refresh. So a report that starts a refresh is not slowed
+// down by it, and a report that waits fills the resolution's pauses (union-find
+// in Node) with its other reads instead of slowing the resolution down.
 import { knownSettings, type ClickHouseClient, type ClickHouseSettings } from '../clickhouse/client.js';
 import { newestRun, readFingerprint, resolveNow, type Run, type Steps } from './resolve.js';
 
-/** ClickHouse `priority`: 1 is the highest; a query pauses while one of a higher priority runs. */
-const FOREGROUND = { priority: '1' } satisfies ClickHouseSettings;
-const BACKGROUND = { priority: '2' } satisfies ClickHouseSettings;
+/** ClickHouse `priority`: 1 is the highest. */
+const PRIORITIES = {
+  awaited: { priority: '1' },
+  report: { priority: '2' },
+  background: { priority: '3' },
+} satisfies Record<string, ClickHouseSettings>;
 
-type Priorities = { foreground: ClickHouseSettings; background: ClickHouseSettings };
+type Priorities = Record<keyof typeof PRIORITIES, ClickHouseSettings>;
 
 /** What a report says about the resolution behind it. */
 export type ResolutionStatus = {
@@ -97,9 +102,9 @@ export class Resolver {
     this.start(fingerprint, 'background').done.catch((err: unknown) => this.options.onError?.(err));
   }
 
-  /** Settings of a report's queries: the priority that background refreshes give way to. */
+  /** Settings of a report's own queries: the priority between a resolution it waits for and a background one. */
   async reportSettings(): Promise<ClickHouseSettings> {
-    return (await this.knownPriorities()).foreground;
+    return (await this.knownPriorities()).report;
   }
 
   /** The refresh in progress, if any. */
@@ -123,7 +128,7 @@ export class Resolver {
   /** Waits for a run that started at `since` or later, starting one if needed (one at a time). */
   private async finishedSince(since: number, fingerprint?: string): Promise<Run & { steps?: Steps }> {
     for (;;) {
-      const job = this.job ?? this.start(fingerprint, 'foreground');
+      const job = this.job ?? this.start(fingerprint, 'awaited');
       const run = await job.done;
       if (job.startedAt >= since) return run;
       fingerprint = undefined; // read again: the one given may be older than the job just finished
@@ -154,8 +159,8 @@ export class Resolver {
 
   /** Priorities only if the server knows the setting (an unknown setting fails the query); asked once. */
   private knownPriorities(): Promise<Priorities> {
-    this.priorities ??= knownSettings(this.client, FOREGROUND).then(
-      (known) => ('priority' in known ? { foreground: FOREGROUND, background: BACKGROUND } : { foreground: {}, background: {} }),
+    this.priorities ??= knownSettings(this.client, PRIORITIES.awaited).then(
+      (known) => ('priority' in known ? PRIORITIES : { awaited: {}, report: {}, background: {} }),
       (err: unknown) => {
         this.priorities = null;
         throw err;
