@@ -79,8 +79,9 @@ export class Resolver {
       if (!current && last.ageSeconds * 1000 >= this.maxAgeMs) this.request(fingerprint);
       return this.status(last, current, 0);
     }
+    // Without any run, a refresh already in progress will do, even one that started before the newest data.
     const run = await this.finishedSince(fresh ? asked : -Infinity, fingerprint);
-    return this.status(run, true, performance.now() - asked);
+    return this.status(run, fresh || run.fingerprint === fingerprint, performance.now() - asked);
   }
 
   /** Asks for a refresh in the background (after a CRM delivery, or for a stale report). */
