@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   console.log(`ClickHouse ${await serverVersion(ch)}, ${cpus().length} cores, load average ${load()}`);
   if (reuse) console.log(`reusing the ${VISITS} visits already in ${DB}`);
   else await load10M(ch);
+  await mergesDone(ch);
   await timeReports(ch);
   await ch.close();
   if (!process.env.BENCH_KEEP) await admin.command({ query: `DROP DATABASE IF EXISTS ${DB}` });
@@ -141,6 +142,22 @@ async function load10M(ch: ClickHouseClient): Promise<void> {
     });
   });
   console.log(`loaded ${VISITS} visits in ${(tHits / 1000).toFixed(1)} s; deals, links, costs in ${(tDeals / 1000).toFixed(1)} s; load ${load()}`);
+}
+
+/**
+ * Waits until ClickHouse has merged the parts the load wrote (no merge in tl_bench
+ * for 3 s): right after a bulk load, background merges take a core for a minute
+ * or more and every figure would measure them too.
+ */
+async function mergesDone(ch: ClickHouseClient): Promise<void> {
+  const [t] = await timed(async () => {
+    for (let quiet = 0, i = 0; quiet < 3 && i < 600; i++) {
+      const rs = await ch.query({ query: `SELECT count() AS n FROM system.merges WHERE database = '${DB}'`, format: 'JSONEachRow' });
+      quiet = Number((await rs.json<{ n: string }>())[0]?.n) === 0 ? quiet + 1 : 0;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  });
+  console.log(`background merges done after ${secs(t)}; load ${load()}`);
 }
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
