@@ -90,7 +90,8 @@ WHERE conv_kind = 'lead' OR deal_id != ''`;
 
 /**
  * The one join of all visits with a run's visitor ids (the level-1 join of the credit SQL, done once per run).
- * The IN filter drops the visits of people without a conversion before the join.
+ * Filtering the visits first (visitor_id IN the members, or PREWHERE) measured no faster: a converting
+ * person's visits are spread over every granule, so all of hits is read either way.
  */
 export function touchesInsertSql(db: string, run: number): string {
   const d = ident(db);
@@ -98,8 +99,7 @@ export function touchesInsertSql(db: string, run: number): string {
   return `INSERT INTO ${d}.attribution_touches (run, conv_key, conv_ts, ts, ts_ms, channel, source, medium, campaign)
 SELECT ${r}, conv_key, conv_ts, ts, ts_ms, channel, source, medium, campaign
 FROM (
-  SELECT visitor_id, ts, ts_ms, channel, source, medium, campaign FROM ${d}.hits
-  WHERE kind = 'visit' AND visitor_id IN (SELECT visitor_id FROM ${members(d, r)})
+  SELECT visitor_id, ts, ts_ms, channel, source, medium, campaign FROM ${d}.hits WHERE kind = 'visit'
 ) ALL INNER JOIN (
   SELECT conv_key, conv_ts, visitor_id FROM ${members(d, r)} AND visitor_id != ''
 ) USING visitor_id
