@@ -1,15 +1,20 @@
 // Attribution benchmark: 10 million visits, 1 million visitors, 100 thousand deals
 // generated inside ClickHouse (INSERT … SELECT … FROM numbers()) into the database
 // tl_bench, then the channel report of every model timed against a baseline run
-// side by side: the single last-non-direct join of CLICKHOUSE.md §7.
+// side by side: the single last-non-direct join of CLICKHOUSE.md §7. Then the
+// identity resolution alone and a cold report (no resolution yet: it waits for
+// one), each with attribution_runs emptied first, and a report right after a new
+// deal (answered from the previous resolution while a refresh starts).
 //   npm run bench:attribution            (drops tl_bench at the end)
 //   BENCH_KEEP=1 npm run bench:attribution   (keeps it for poking at)
+//   BENCH_REUSE=1 BENCH_KEEP=1 npm run bench:attribution   (times a kept tl_bench again, without loading)
 // Figures go to BENCHMARKS.md ("Attribution").
 import { loadavg, cpus } from 'node:os';
 import { installViews } from '../collector/src/attribution/views.js';
-import { ensureResolved } from '../collector/src/attribution/identity.js';
-import { MODEL_NAMES } from '../collector/src/attribution/models.js';
-import { connect, portableSettings, serverVersion } from '../collector/src/clickhouse/client.js';
+import { Resolver } from '../collector/src/attribution/resolver.js';
+import type { Steps } from '../collector/src/attribution/resolve.js';
+import { MODEL_NAMES, type ModelName } from '../collector/src/attribution/models.js';
+import { connect, portableSettings, serverVersion, type ClickHouseClient } from '../collector/src/clickhouse/client.js';
 import { migrate } from '../collector/src/clickhouse/migrate.js';
 import { buildReport } from '../collector/src/reports/build.js';
 
@@ -45,9 +50,18 @@ const MIX: [string, string, string, number][] = [
 const bag = MIX.flatMap((m, i) => Array<number>(m[3]).fill(i + 1));
 const pick = (col: number, idx: string) => `[${MIX.map((m) => `'${m[col]}'`).join(',')}][[${bag.join(',')}][${idx}]]`;
 
+async function loaded(admin: ClickHouseClient): Promise<boolean> {
+  if (!process.env.BENCH_REUSE) return false;
+  const rs = await admin.query({ query: `SELECT count() AS n FROM system.tables WHERE database = '${DB}' AND name = 'hits'`, format: 'JSONEachRow' });
+  if (Number((await rs.json<{ n: string }>())[0]?.n) === 0) return false;
+  const hits = await admin.query({ query: `SELECT count() AS n FROM ${DB}.hits`, format: 'JSONEachRow' });
+  return Number((await hits.json<{ n: string }>())[0]?.n) === VISITS;
+}
+
 async function main(): Promise<void> {
   const admin = connect(cfg, null);
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${DB}` });
+  const reuse = await loaded(admin);
+  if (!reuse) await admin.command({ query: `DROP DATABASE IF EXISTS ${DB}` });
   await migrate(admin, DB);
   await installViews(admin, DB, 90);
   const probe = connect(cfg);
@@ -55,6 +69,16 @@ async function main(): Promise<void> {
   await probe.close();
   const ch = connect(cfg, DB, { ...settings, max_execution_time: 600 });
   console.log(`ClickHouse ${await serverVersion(ch)}, ${cpus().length} cores, load average ${load()}`);
+  if (reuse) console.log(`reusing the ${VISITS} visits already in ${DB}`);
+  else await load10M(ch);
+  await mergesDone(ch);
+  await timeReports(ch);
+  await ch.close();
+  if (!process.env.BENCH_KEEP) await admin.command({ query: `DROP DATABASE IF EXISTS ${DB}` });
+  await admin.close();
+}
+
+async function load10M(ch: ClickHouseClient): Promise<void> {
 
   const mixIdx = `1 + intHash32(number * 3) % ${bag.length}`;
   // In slices of a million rows: each INSERT stays well inside the client's 30 s request timeout.
@@ -118,6 +142,33 @@ async function main(): Promise<void> {
     });
   });
   console.log(`loaded ${VISITS} visits in ${(tHits / 1000).toFixed(1)} s; deals, links, costs in ${(tDeals / 1000).toFixed(1)} s; load ${load()}`);
+}
+
+/**
+ * Waits until ClickHouse has merged the parts the load wrote (no merge in tl_bench
+ * for 3 s): right after a bulk load, background merges take a core for a minute
+ * or more and every figure would measure them too.
+ */
+async function mergesDone(ch: ClickHouseClient): Promise<void> {
+  const [t] = await timed(async () => {
+    for (let quiet = 0, i = 0; quiet < 3 && i < 600; i++) {
+      const rs = await ch.query({ query: `SELECT count() AS n FROM system.merges WHERE database = '${DB}'`, format: 'JSONEachRow' });
+      quiet = Number((await rs.json<{ n: string }>())[0]?.n) === 0 ? quiet + 1 : 0;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  });
+  console.log(`background merges done after ${secs(t)}; load ${load()}`);
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const stepMedians = (all: Steps[]) =>
+  (Object.keys(all[0] ?? {}) as (keyof Steps)[]).map((k) => `${k} ${secs(median(all.map((s) => s[k])))}`).join(', ');
+
+async function timeReports(ch: ClickHouseClient): Promise<void> {
+  const resolver = new Resolver(ch, DB);
+  const period = { from: '2026-02-01', to: '2026-06-29' };
+  const report = (model: ModelName = 'last_non_direct') => buildReport(resolver, { model, period, group: 'channel', windowDays: 90 });
+  const emptyRuns = () => ch.command({ query: `TRUNCATE TABLE ${DB}.attribution_runs` });
 
   const baselineSql = `SELECT count() AS n FROM (
       SELECT deal_id, argMaxIf(channel, ts, channel != 'direct') AS ch
@@ -126,36 +177,64 @@ async function main(): Promise<void> {
       WHERE ts <= deal_ts GROUP BY deal_id)`;
   const baseline = async () => (await ch.query({ query: baselineSql, format: 'JSONEachRow' })).json();
 
-  const [tResolve, res] = await timed(() => ensureResolved(ch, DB));
-  const steps = Object.entries(res.steps ?? {}).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ');
-  console.log(`identity resolution (union-find in Node): ${(tResolve / 1000).toFixed(2)} s (${steps}), ${res.conversions} conversions; load ${load()}`);
+  // Identity resolution alone, from nothing (no finished run): RUNS times.
+  const resolutions: number[] = [];
+  const steps: Steps[] = [];
+  let conversions = 0;
+  for (let i = 0; i < RUNS; i++) {
+    await emptyRuns();
+    const [t, run] = await timed(() => resolver.refresh());
+    if (!run.steps) throw new Error('the resolution did not run');
+    resolutions.push(t);
+    steps.push(run.steps);
+    conversions = run.conversions;
+    console.log(`identity resolution: ${secs(t)} (${stepMedians([run.steps])}); load ${load()}`);
+  }
 
   const rows: string[] = [];
-  const period = { from: '2026-02-01', to: '2026-06-29' };
   for (const model of MODEL_NAMES) {
     const base: number[] = [];
     const rep: number[] = [];
     let revenue = 0;
     for (let i = 0; i < RUNS; i++) {
       base.push((await timed(baseline))[0]);
-      const [t, r] = await timed(() => buildReport(ch, DB, { model, period, group: 'channel', windowDays: 90 }));
+      const [t, r] = await timed(() => report(model));
       rep.push(t);
       revenue = r.totals.revenue_minor;
-      if (r.resolution.fresh) throw new Error('inputs changed during the benchmark');
+      if (!r.resolution.current || r.resolution.waitedMs > 0) throw new Error('inputs changed during the benchmark');
     }
     const line = `| ${model} | ${(median(rep) / 1000).toFixed(2)} s | ${(median(base) / 1000).toFixed(2)} s | ${(median(rep) / median(base)).toFixed(1)}× | ${load()} |`;
     rows.push(line);
     console.log(line, `revenue ${revenue}`);
   }
-  const [tCold] = await timed(async () => {
-    await ch.command({ query: `TRUNCATE TABLE ${DB}.attribution_runs` });
-    return buildReport(ch, DB, { model: 'last_non_direct', period, group: 'channel', windowDays: 90 });
-  });
+
+  // Cold: no finished resolution, so the report waits for one.
+  const colds: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await emptyRuns();
+    const [t, r] = await timed(() => report());
+    if (r.resolution.waitedMs === 0) throw new Error('the cold report did not resolve');
+    colds.push(t);
+    console.log(`cold last_non_direct report: ${secs(t)} (waited ${secs(r.resolution.waitedMs)} for the resolution); load ${load()}`);
+  }
+
+  // Stale: a new deal arrives; the report answers from the previous resolution and a refresh starts.
+  const stale: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await ch.command({
+      query: `INSERT INTO ${DB}.deals (source, deal_id, version, changed_at, received_at, created_at, outcome, amount_minor, visitor_id)
+        VALUES ('amo', 'late-${i}', 1, now(), now(), '2026-03-01 00:00:00', 'won', 100, 'V1')`,
+    });
+    const [t, r] = await timed(() => report());
+    if (r.resolution.current || !r.resolution.refreshing || r.resolution.waitedMs > 0) throw new Error('the stale report did not answer from the previous resolution');
+    stale.push(t);
+    await resolver.running;
+  }
+
   console.log(`\n| model | channel report (median of ${RUNS}) | baseline join | ratio | load avg (1/5/15 min) |\n|---|---|---|---|---|\n${rows.join('\n')}`);
-  console.log(`\ncold last_non_direct report including identity resolution: ${(tCold / 1000).toFixed(2)} s; load ${load()}`);
-  await ch.close();
-  if (!process.env.BENCH_KEEP) await admin.command({ query: `DROP DATABASE IF EXISTS ${DB}` });
-  await admin.close();
+  console.log(`\nidentity resolution (median of ${RUNS}): ${secs(median(resolutions))} (${stepMedians(steps)}), ${conversions} conversions`);
+  console.log(`cold last_non_direct report, resolution included (median of ${RUNS}): ${secs(median(colds))}`);
+  console.log(`last_non_direct report after a new deal, from the previous resolution while a refresh starts (median of ${RUNS}): ${secs(median(stale))}; load ${load()}`);
 }
 
 main().catch((err: unknown) => {

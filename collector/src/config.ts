@@ -40,7 +40,7 @@ const schema = z.object({
   REPORTS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Attribution look-back: visits this many days before a conversion count as its touches. */
   ATTRIBUTION_WINDOW_DAYS: int(1, 365).default(90),
-  /** Reports reuse an identity resolution younger than this even if new hits arrived since. */
+  /** Shortest time between identity resolutions: a stale one younger than this is not refreshed yet. */
   ATTRIBUTION_MAX_AGE_SECONDS: int(0, 86_400).default(0),
   /** Hit pipeline (collector/src/pipeline): sites, privacy, throttles, durability. See README. */
   SITES: z.string().optional(),

@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import type { JournalBuffer } from './buffer/journal-buffer.js';
 import { connect, portableSettings, type ClickHouseClient } from './clickhouse/client.js';
 import { migrate } from './clickhouse/migrate.js';
+import { Resolver } from './attribution/resolver.js';
 import { installViews } from './attribution/views.js';
 import type { Config } from './config.js';
 import { Crm } from './crm/service.js';
@@ -19,6 +20,8 @@ export type Services = {
   hits: JournalBuffer;
   ingest: Ingest;
   crm: Crm;
+  /** The identity resolutions behind the reports, refreshed in the background. */
+  resolver: Resolver;
   close(): Promise<void>;
 };
 
@@ -44,7 +47,12 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis error'));
   const ingest = await createIngest(config, settings, log);
   const hits = ingest.buffer;
-  const crm = new Crm(clickhouse, log, { ...config.crm, identity: config.identity });
+  const resolver = new Resolver(clickhouse, config.clickhouse.database, {
+    maxAgeSeconds: config.reports.maxAgeSeconds,
+    onError: (err) => log.error({ err: String(err) }, 'identity resolution failed; reports use the previous one'),
+  });
+  // Deals and links a CRM delivery stored change who is who: resolve again now, so the next report is current.
+  const crm = new Crm(clickhouse, log, { ...config.crm, identity: config.identity, afterStore: () => resolver.request() });
   await crm.start();
   return {
     config,
@@ -54,8 +62,10 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
     hits,
     ingest,
     crm,
+    resolver,
     async close() {
       crm.close();
+      await resolver.close();
       await ingest.close();
       await clickhouse.close();
       redis.disconnect();

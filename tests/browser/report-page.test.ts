@@ -45,6 +45,9 @@ describe('report page', () => {
     const cell = (key: string, col: string) => page.locator(`tr[data-key="${key}"] td[data-col="${col}"]`).innerText();
     expect(await page.locator('#model').inputValue()).toBe('linear');
     expect(await page.locator('#summary').innerText()).toMatch(/Linear, deals created 2026-03-01 – 2026-03-31/);
+    // The resolution behind the figures, with its time and freshness.
+    expect(await page.locator('#resolution').innerText()).toMatch(/^Identities resolved \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+ s ago\).*: the figures include every hit, deal and link stored\.$/);
+    expect(await page.locator('#resolution').getAttribute('data-current')).toBe('true');
     expect(await cell('direct', 'revenue')).toBe('46666.67');
     expect(await cell('paid_search', 'revenue')).toBe('23333.33');
     expect(await cell('organic_search', 'revenue')).toBe('15000.01');

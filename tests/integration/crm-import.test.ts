@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashEmail, hashPhone } from '../../collector/src/identity/hash.js';
-import { freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
+import { eventually, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { CLICKHOUSE_URL } from '../helpers/env.js';
 import { COLLECTOR_MAIN, startCollector, type RunningCollector } from '../helpers/collector.js';
 
@@ -112,6 +112,17 @@ describe('deal import (JSON and CSV)', () => {
     expect((await post('deals', '{', 'application/json')).status).toBe(400);
     expect((await post('deals', '{}', 'application/json', 'wrong_secret_0123456789abcdef')).status).toBe(401);
     expect(await db.rows(`SELECT count() AS n FROM deals`)).toEqual(before);
+  });
+
+  it('resolves identities again once an import is stored, so the next report is current without waiting', async () => {
+    const deal = { id: 'R-1', name: 'Order R-1', status: 'paid', amount: '10', created_at: '2024-07-01T09:00:00Z', updated_at: '2024-07-01T09:00:00Z', fields: { visitor_id: 'rr7m9p' } };
+    expect((await post('deals', JSON.stringify({ deals: [deal] }), 'application/json')).status).toBe(200);
+    // No report was asked for: the collector resolved on its own after the delivery.
+    const latest = () =>
+      db.rows<{ conv_key: string; outcome: string; visitor_ids: string[] }>(
+        `SELECT conv_key, outcome, visitor_ids FROM attribution_conversions WHERE run = (SELECT max(run) FROM attribution_runs) AND deal_id = 'R-1'`,
+      );
+    expect(await eventually(latest, 20_000)).toEqual([{ conv_key: 'deal:shop:R-1', outcome: 'won', visitor_ids: ['RR7M9P'] }]);
   });
 
   it('refuses to start on a bad CRM configuration file and says where the mistake is', async () => {

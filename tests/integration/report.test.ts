@@ -11,6 +11,7 @@ import { insertDeals, insertLinks } from '../helpers/crm-fixtures.js';
 import { startCollector, type RunningCollector } from '../helpers/collector.js';
 import { CLICKHOUSE_URL } from '../helpers/env.js';
 import { COSTS_CSV, COSTS_JSON, IDENTITY_KEY, loadScenario, TOKEN, SCENARIO_COLLECTOR_ENV } from '../helpers/report-scenario.js';
+import type { ResolutionStatus } from '../../collector/src/attribution/resolver.js';
 
 type Row = { key: string; visits: number; leads: number; deals: number; won: number; returned: number; lost: number; revenue_minor: number; cost_minor: number; roi: number | null; cpl_minor: number | null; cpo_minor: number | null; conversion: number | null; avg_deal_minor: number | null; stages: { stage: string; passed: number; refused: number }[] };
 
@@ -45,7 +46,12 @@ describe('attribution report', () => {
   const report = async (query: string) => {
     const r = await get(`/api/reports/channels?${query}`);
     expect(r.status).toBe(200);
-    return (await r.json()) as { rows: Row[]; totals: Row; stages: string[]; model: string };
+    const body = (await r.json()) as { rows: Row[]; totals: Row; stages: string[]; model: string; resolution: ResolutionStatus };
+    // Every face names the resolution behind its figures; the header says what the body says.
+    expect(r.headers.get('throughline-resolution')).toBe(
+      `run=${body.resolution.run}; finished_at=${body.resolution.finishedAt}; age_seconds=${body.resolution.ageSeconds}; current=${body.resolution.current}; refreshing=${body.resolution.refreshing}; waited_ms=${body.resolution.waitedMs}`,
+    );
+    return body;
   };
   const byKey = (rows: Row[]) => Object.fromEntries(rows.map((r) => [r.key, r]));
 
@@ -99,6 +105,14 @@ describe('attribution report', () => {
       { channel: 'paid_search', c: '300000' },
       { channel: 'paid_social', c: '50050' },
     ]);
+  });
+
+  it('waits for the first resolution when there is none yet, and says so', async () => {
+    expect(await db.rows('SELECT run FROM attribution_runs')).toEqual([]);
+    const r = await report(PERIOD);
+    expect(r.resolution).toMatchObject({ current: true, ageSeconds: 0 });
+    expect(r.resolution.waitedMs).toBeGreaterThan(0);
+    expect(await db.rows<{ run: string }>('SELECT run FROM attribution_runs')).toEqual([{ run: String(r.resolution.run) }]);
   });
 
   it.each(Object.keys(EXPECTED_REVENUE))('credits revenue by hand to the kopeck: %s', async (model) => {
@@ -177,6 +191,7 @@ describe('attribution report', () => {
     const r = await get(`/api/reports/channels?model=linear&${PERIOD}&format=csv`);
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/text\/csv/);
+    expect(r.headers.get('throughline-resolution')).toMatch(/^run=\d+; finished_at=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; age_seconds=\d+; current=true; refreshing=false; waited_ms=0$/);
     const lines = (await r.text()).trim().split('\n');
     expect(lines[0]).toMatch(/^key,visits,visitors,leads,deals,won,returned,lost,revenue,cost,cpl,cpo,roi,conversion,avg_deal,passed:lead,refused:lead/);
     const direct = lines.find((l) => l.startsWith('direct,'))!.split(',');
@@ -190,7 +205,8 @@ describe('attribution report', () => {
       encoding: 'utf8',
       timeout: 60_000,
     });
-    expect(out.stderr).toBe('');
+    // Beside CSV on stdout, the resolution it used goes to stderr.
+    expect(out.stderr).toMatch(/^Identities resolved \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+ s ago\): the figures include every hit, deal and link stored\.\n$/);
     expect(out.status).toBe(0);
     const rev = Object.fromEntries(out.stdout.trim().split('\n').slice(1).map((l) => [l.split(',')[0], l.split(',')[8]]));
     expect(rev).toMatchObject({ paid_search: '10000.00', direct: '60000.00', organic_search: '10000.00', social: '20000.01', '(unattributed)': '5000.00' });
@@ -224,18 +240,40 @@ describe('attribution report', () => {
     expect(Number(roi.revenue)).toBeCloseTo(23333.33, 2);
   });
 
-  it('resolves again when new visits, deals or links arrive, and reuses the resolution otherwise', async () => {
-    type Rep = { resolution: { fresh: boolean; run: number }; rows: Row[] };
-    const before = (await report(PERIOD)) as unknown as Rep;
-    expect(before.resolution.fresh).toBe(false);
+  it('answers from the previous resolution while new data is resolved in the background, then from the new one', async () => {
+    const before = await report(PERIOD);
+    expect(before.resolution).toMatchObject({ current: true, refreshing: false, waitedMs: 0 });
+    expect(Date.parse(before.resolution.finishedAt)).toBeGreaterThan(Date.now() - 10 * 60_000);
     const visit = JSON.stringify({ s: 'shop', k: 'visit', e: 'late-visit-0001', t: Date.parse('2026-03-27T10:00:00Z'), u: 'https://shop.example/', r: 'https://partner.example/p', v: 'EEEEEE' });
     expect((await fetch(`${collector.url}/hit`, { method: 'POST', body: visit })).status).toBe(204);
     await eventually(() => db.rows(`SELECT 1 FROM hits WHERE visitor_id = 'EEEEEE'`));
     await insertDeals(db.client, [{ source: 'amo', deal_id: '107', version: 1, created_at: '2026-03-28 10:00:00', outcome: 'won', amount_minor: 100_000 }]);
     await insertLinks(db.client, [['deal', 'amo:107', 'visitor', 'EEEEEE', 'crm']]);
-    const after = (await report(PERIOD)) as unknown as Rep;
-    expect(after.resolution.fresh).toBe(true);
+
+    // At once, from the old run: D7 is not in it yet, and the report says so.
+    const stale = await report(PERIOD);
+    expect(stale.resolution).toMatchObject({ run: before.resolution.run, current: false, refreshing: true, waitedMs: 0 });
+    expect(byKey(stale.rows).referral?.revenue_minor ?? 0).toBe(0);
+    expect(stale.totals.revenue_minor).toBe(10_500_001);
+
+    // The refresh it started lands; the next report uses it.
+    const after = await eventually(() => report(PERIOD), 30_000, (r) => r.resolution.run !== before.resolution.run);
+    expect(after.resolution).toMatchObject({ current: true, waitedMs: 0 });
+    expect(after.resolution.run).toBeGreaterThan(before.resolution.run);
     expect(byKey(after.rows).referral!.revenue_minor).toBe(100_000);
-    expect(((await report(PERIOD)) as unknown as Rep).resolution.fresh).toBe(false);
+    expect(after.totals.revenue_minor).toBe(10_600_001);
+  });
+
+  it('waits for a resolution of the data as it is now when asked for fresh figures', async () => {
+    const before = await report(PERIOD);
+    await insertDeals(db.client, [{ source: 'amo', deal_id: '108', version: 1, created_at: '2026-03-29 10:00:00', outcome: 'won', amount_minor: 200_000 }]);
+    await insertLinks(db.client, [['deal', 'amo:108', 'visitor', 'EEEEEE', 'crm']]);
+    const fresh = await report(`${PERIOD}&fresh=1`);
+    expect(fresh.resolution.run).toBeGreaterThan(before.resolution.run);
+    expect(fresh.resolution).toMatchObject({ current: true, ageSeconds: 0 });
+    expect(fresh.resolution.waitedMs).toBeGreaterThan(0);
+    expect(byKey(fresh.rows).referral!.revenue_minor).toBe(300_000);
+    const again = await report(PERIOD);
+    expect(again.resolution).toMatchObject({ run: fresh.resolution.run, current: true, waitedMs: 0 });
   });
 });

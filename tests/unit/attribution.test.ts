@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { creditsSql, periodWhere } from '../../collector/src/attribution/credits-sql.js';
-import { resolveConversions, revenueOf, type DealRow } from '../../collector/src/attribution/identity.js';
+import { resolveConversions, type DealIds } from '../../collector/src/attribution/identity.js';
 import { MODEL_NAMES } from '../../collector/src/attribution/models.js';
 import { UnionFind } from '../../collector/src/attribution/union-find.js';
 import { parseCostsCsv, parseCostsJson, toMinor } from '../../collector/src/costs/parse.js';
-import { formatMinor } from '../../collector/src/reports/format.js';
+import { formatMinor, resolutionHeader, resolutionNote } from '../../collector/src/reports/format.js';
 import { parseReportOptions } from '../../collector/src/reports/options.js';
 
-const deal = (over: Partial<DealRow>): DealRow => ({
-  source: 'amo', deal_id: '1', created: 1_773_000_000, outcome: 'won', stage: '', stages_passed: [], lost_from_stage: '', amount_minor: '100',
-  contact_ids: [], visitor_id: '', ga_cid: '', ym_uid: '', email_hashes: [], phone_hashes: [], ...over,
-});
+const deal = (over: Partial<DealIds>): DealIds => {
+  const d = { source: 'amo', deal_id: '1', created: 1_773_000_000, contact_ids: [], visitor_id: '', ga_cid: '', ym_uid: '', email_hashes: [], phone_hashes: [], ...over };
+  return { conv_key: `deal:${d.source}:${d.deal_id}`, ...d };
+};
 
 describe('union-find', () => {
   it('merges chains into one component and keeps others apart', () => {
@@ -32,14 +32,16 @@ describe('identity resolution', () => {
     const out = resolveConversions({
       deals: [
         deal({ deal_id: '1', email_hashes: ['e1'] }),
-        deal({ deal_id: '2', phone_hashes: ['p1'], outcome: 'lost' }),
-        deal({ deal_id: '3', ga_cid: 'g1', ym_uid: 'y1', outcome: 'returned' }),
+        deal({ deal_id: '2', phone_hashes: ['p1'] }),
+        deal({ deal_id: '3', ga_cid: 'g1', ym_uid: 'y1' }),
         deal({ deal_id: '4' }),
+        deal({ source: 'zoho', deal_id: '5', contact_ids: ['7'] }),
       ],
       links: [
         { kind_a: 'visitor', id_a: 'aaaaaa', kind_b: 'email', id_b: 'e1' },
         { kind_a: 'phone', id_a: 'p1', kind_b: 'contact', id_b: 'amo:9' },
         { kind_a: 'contact', id_a: 'amo:9', kind_b: 'visitor', id_b: 'BBBBBB' },
+        { kind_a: 'contact', id_a: 'zoho:7', kind_b: 'visitor', id_b: 'DDDDDD' }, // a bare contact id is the deal's source's
       ],
       hitIds: [
         { visitor_id: 'CCCCC1', ga_cid: 'g1', ym_uid: '' },
@@ -48,14 +50,23 @@ describe('identity resolution', () => {
       ],
       leads: [],
     });
-    const by = Object.fromEntries(out.map((c) => [c.deal_id, c]));
-    expect(by['1']!.visitor_ids).toEqual(['AAAAAA']);
-    expect(by['2']!.visitor_ids).toEqual(['BBBBBB']);
-    expect(by['3']!.visitor_ids).toEqual(['CCCCC1', 'CCCCC2', 'CCCCC3']);
-    expect(by['4']!.visitor_ids).toEqual([]); // unattributed, still a conversion
-    expect(by['1']!.revenue_minor).toBe(100);
-    expect(by['2']!.revenue_minor).toBe(0);
-    expect(by['3']!.revenue_minor).toBe(0); // returned: revenue reversed to nothing
+    const by = Object.fromEntries(out.map((c) => [c.conv_key, c]));
+    expect(by['deal:amo:1']!.visitor_ids).toEqual(['AAAAAA']);
+    expect(by['deal:amo:2']!.visitor_ids).toEqual(['BBBBBB']);
+    expect(by['deal:amo:3']!.visitor_ids).toEqual(['CCCCC1', 'CCCCC2', 'CCCCC3']);
+    expect(by['deal:amo:4']!.visitor_ids).toEqual([]); // unattributed, still a conversion
+    expect(by['deal:zoho:5']!.visitor_ids).toEqual(['DDDDDD']);
+    expect(out.every((c) => c.conv_kind === 'deal' && c.conv_ts === 1_773_000_000)).toBe(true);
+  });
+
+  it('reaches a deal named by a link as <source>:<deal id>', () => {
+    const out = resolveConversions({
+      deals: [deal({ source: 'zoho', deal_id: '9' })],
+      links: [{ kind_a: 'deal', id_a: 'zoho:9', kind_b: 'visitor', id_b: 'EEEEEE' }],
+      hitIds: [],
+      leads: [],
+    });
+    expect(out.map((c) => [c.conv_key, c.visitor_ids])).toEqual([['deal:zoho:9', ['EEEEEE']]]);
   });
 
   it('counts a form lead on its own only when its person has no deal', () => {
@@ -70,10 +81,6 @@ describe('identity resolution', () => {
       ['lead', 'lead:FFFFFF', 7, ['FFFFFF']],
     ]);
   });
-
-  it('gives revenue only to won deals', () => {
-    expect(['won', 'lost', 'returned', 'open', 'paused'].map((o) => revenueOf(o, 500))).toEqual([500, 0, 0, 0, 0]);
-  });
 });
 
 describe('credit SQL', () => {
@@ -84,6 +91,12 @@ describe('credit SQL', () => {
       expect(sql).toContain("conv_ts < toDateTime('2026-03-31 00:00:00', 'UTC') + 86400");
       expect(sql.match(/(ANY|ALL) (LEFT|INNER) JOIN/g)).toHaveLength(1); // touches were joined once per resolution
     }
+    // A report reads the resolution it names; the views read the newest one.
+    const pinned = creditsSql({ db: 'throughline', model: 'linear', windowDays: 30, run: 42 });
+    expect(pinned.match(/run = 42/g)).toHaveLength(2);
+    expect(pinned).not.toContain('max(run)');
+    expect(creditsSql({ db: 'throughline', model: 'linear', windowDays: 30 }).match(/run = \(SELECT max\(run\)/g)).toHaveLength(2);
+    expect(() => creditsSql({ db: 'throughline', model: 'linear', windowDays: 30, run: NaN })).toThrow();
     expect(() => creditsSql({ db: 'x; DROP', model: 'linear', windowDays: 30 })).toThrow();
     expect(() => creditsSql({ db: 'throughline', model: 'linear', windowDays: 400 })).toThrow(/365/);
     expect(() => periodWhere('ts', { from: "2026-01-01' OR 1" })).toThrow();
@@ -118,6 +131,22 @@ describe('report options and formatting', () => {
     expect(parseReportOptions({ from: '2026-02-30' }, 90)).toMatchObject({ error: expect.stringMatching(/from/) });
     expect(parseReportOptions({ window: '0' }, 90)).toMatchObject({ error: expect.stringMatching(/window/) });
     expect(parseReportOptions({ group: 'campaign', window: '30' }, 90)).toMatchObject({ options: { group: 'campaign', windowDays: 30 } });
+  });
+
+  it('says when the identities behind the figures were resolved and whether newer ones are coming', () => {
+    const r = { run: 7, finishedAt: '2026-03-31T10:00:00Z', ageSeconds: 30, current: true, refreshing: false, waitedMs: 0 };
+    expect(resolutionNote(r)).toBe('Identities resolved 2026-03-31 10:00:00 UTC (30 s ago): the figures include every hit, deal and link stored.');
+    expect(resolutionNote({ ...r, ageSeconds: 0, waitedMs: 2950 })).toBe(
+      'Identities resolved 2026-03-31 10:00:00 UTC (0 s ago), for this report (3.0 s): the figures include every hit, deal and link stored.',
+    );
+    expect(resolutionNote({ ...r, ageSeconds: 600, current: false, refreshing: true })).toBe(
+      'Identities resolved 2026-03-31 10:00:00 UTC (10 min ago): hits, deals or links arrived since and a refresh is running; ask again shortly for figures that include them.',
+    );
+    expect(resolutionNote({ ...r, ageSeconds: 7200, current: false })).toMatch(/\(2 h ago\): hits, deals or links arrived since; a later report will include them\.$/);
+    expect(resolutionNote({ ...r, ageSeconds: 3 * 86_400 })).toMatch(/\(3 days ago\)/);
+    expect(resolutionHeader({ ...r, current: false, refreshing: true })).toBe(
+      'run=7; finished_at=2026-03-31T10:00:00Z; age_seconds=30; current=false; refreshing=true; waited_ms=0',
+    );
   });
 
   it('formats minor units without floating point', () => {

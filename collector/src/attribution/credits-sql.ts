@@ -7,7 +7,7 @@
 // Levels (ClickHouse 18.16 allows one JOIN per SELECT level). Subquery columns
 // reach lambdas as array arguments (conv_tss, revs), never captured: 18.16 prunes
 // a column that only a lambda uses (CLICKHOUSE.md §5).
-//   1. the touches of the run (identity.ts joined them once from hits), kept when
+//   1. the touches of the run (resolve.ts joined them once from hits), kept when
 //      inside the look-back window before the conversion, grouped per conversion
 //      into one sorted array (a repeated hit counts once);
 //   2. every conversion ANY LEFT JOIN its touches (none: unattributed, kept);
@@ -17,13 +17,14 @@
 //      and the same input always gives the same kopecks;
 //   4. ARRAY JOIN into one row per touch.
 import { dateTime, ident, num } from '../clickhouse/sql.js';
-import { MAX_WINDOW_DAYS } from './identity.js';
+import { MAX_WINDOW_DAYS } from './resolve.js';
 import { MODELS, type ModelName } from './models.js';
 
 /** Inclusive day range `YYYY-MM-DD`; either end may be open. */
 export type Period = { from?: string | undefined; to?: string | undefined };
 
-export type CreditsQuery = { db: string; model: ModelName; windowDays: number; period?: Period };
+/** `run`: the identity resolution to read (a report names the one it used); the newest when left out (the views). */
+export type CreditsQuery = { db: string; model: ModelName; windowDays: number; period?: Period; run?: number | undefined };
 
 export const UNATTRIBUTED = '(unattributed)';
 
@@ -35,17 +36,21 @@ export function periodWhere(col: string, p: Period | undefined, widenBackSeconds
   return parts.length ? parts.join(' AND ') : '1';
 }
 
-/** The conversions of the newest finished identity resolution. */
-export function conversionsFrom(db: string): string {
-  const d = ident(db);
-  return `${d}.attribution_conversions WHERE run = (SELECT max(run) FROM ${d}.attribution_runs)`;
+/** `run = …`: the given identity resolution, or the newest finished one. */
+function runIs(db: string, run?: number): string {
+  return `run = ${run === undefined ? `(SELECT max(run) FROM ${ident(db)}.attribution_runs)` : num(run)}`;
+}
+
+/** The conversions of an identity resolution (the newest finished one by default). */
+export function conversionsFrom(db: string, run?: number): string {
+  return `${ident(db)}.attribution_conversions WHERE ${runIs(db, run)}`;
 }
 
 export function creditsSql(q: CreditsQuery): string {
   const d = ident(q.db);
   const windowSec = Math.round(q.windowDays * 86400);
   if (!(windowSec > 0) || q.windowDays > MAX_WINDOW_DAYS) throw new TypeError(`look-back window must be 1 to ${MAX_WINDOW_DAYS} days: ${q.windowDays}`);
-  const convs = conversionsFrom(q.db);
+  const convs = conversionsFrom(q.db, q.run);
   const inPeriod = periodWhere('conv_ts', q.period);
   const weights = MODELS[q.model].weights();
   return `
@@ -73,7 +78,7 @@ FROM (
   ) ANY LEFT JOIN (
     SELECT conv_key, arraySort(groupUniqArray(tuple(ts, ts_ms, channel, source, medium, campaign))) AS t
     FROM ${d}.attribution_touches
-    WHERE run = (SELECT max(run) FROM ${d}.attribution_runs) AND ${inPeriod} AND ts > conv_ts - ${windowSec}
+    WHERE ${runIs(q.db, q.run)} AND ${inPeriod} AND ts > conv_ts - ${windowSec}
     GROUP BY conv_key
   ) USING conv_key
 ) ARRAY JOIN chs AS channel, srcs AS source, meds AS medium, camps AS campaign, tss AS touch_ts, ws AS share, credits AS credit_minor`;

@@ -1,14 +1,20 @@
 // The report from a terminal: the same computation as the HTTP API and the page.
 //   npm run report -- --model linear --from 2026-03-01 --to 2026-03-31 --group channel --format csv
 // ClickHouse is found through the collector's variables (CLICKHOUSE_URL, CLICKHOUSE_DATABASE, …).
+// A command runs once, so it has no later report to serve from a background
+// refresh: it waits for a resolution of the data as it is now, unless told
+// --stale-ok (then it answers from the newest one at once, and finishes the
+// refresh it started before exiting). Which resolution it used goes to the
+// table's head, the JSON, or stderr beside CSV.
 import { parseArgs } from 'node:util';
+import { Resolver } from '../attribution/resolver.js';
 import { buildReport } from '../reports/build.js';
-import { formatCount, formatMinor, reportCsv } from '../reports/format.js';
+import { formatCount, formatMinor, reportCsv, resolutionNote } from '../reports/format.js';
 import { parseReportOptions } from '../reports/options.js';
 import { connect, portableSettings } from '../clickhouse/client.js';
 import { ConfigError, loadConfig } from '../config.js';
 
-const USAGE = `usage: npm run report -- [--model M] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group channel|source|campaign|month] [--window DAYS] [--format table|csv|json]`;
+const USAGE = `usage: npm run report -- [--model M] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group channel|source|campaign|month] [--window DAYS] [--format table|csv|json] [--stale-ok]`;
 
 async function main(): Promise<number> {
   let args;
@@ -21,6 +27,7 @@ async function main(): Promise<number> {
         group: { type: 'string' },
         window: { type: 'string' },
         format: { type: 'string', default: 'table' },
+        'stale-ok': { type: 'boolean' },
         help: { type: 'boolean' },
       },
     }).values;
@@ -56,12 +63,19 @@ async function main(): Promise<number> {
   const settings = await portableSettings(probe);
   await probe.close();
   const client = connect(config.clickhouse, config.clickhouse.database, settings);
+  const resolver = new Resolver(client, config.clickhouse.database, {
+    maxAgeSeconds: config.reports.maxAgeSeconds,
+    onError: (err) => process.stderr.write(`identity resolution failed: ${err instanceof Error ? err.message : String(err)}\n`),
+  });
   try {
-    const r = await buildReport(client, config.clickhouse.database, parsed.options, config.reports.maxAgeSeconds);
+    const r = await buildReport(resolver, parsed.options, !args['stale-ok']);
     if (args.format === 'json') process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-    else if (args.format === 'csv') process.stdout.write(reportCsv(r));
-    else {
+    else if (args.format === 'csv') {
+      process.stdout.write(reportCsv(r));
+      process.stderr.write(`${resolutionNote(r.resolution)}\n`);
+    } else {
       process.stdout.write(`${r.modelLabel}; deals created ${r.period.from ?? 'any time'} – ${r.period.to ?? 'now'}; look-back ${r.windowDays} days\n`);
+      process.stdout.write(`${resolutionNote(r.resolution)}\n`);
       const lines = [...r.rows, r.totals].map((x) => ({
         [r.group]: x.key,
         visits: x.visits,
@@ -79,6 +93,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
+    await resolver.close();
     await client.close();
   }
 }

@@ -1,9 +1,9 @@
 // Creating ClickHouse clients that speak the portable subset understood by both
 // 18.16 (what Debian ships) and current servers (what users run).
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import type { Config } from '../config.js';
 
-export type { ClickHouseClient };
+export type { ClickHouseClient, ClickHouseSettings };
 
 /** Settings every query would like; only the ones the server knows are sent. */
 const WANTED_SETTINGS: Record<string, string | number> = {
@@ -35,18 +35,38 @@ export function connect(
  * Reads system.settings and returns the subset of WANTED_SETTINGS the server knows:
  * an unknown setting fails the whole request on 18.16.
  */
-export async function portableSettings(client: ClickHouseClient): Promise<Record<string, string | number>> {
-  const names = Object.keys(WANTED_SETTINGS);
+export function portableSettings(client: ClickHouseClient): Promise<Record<string, string | number>> {
+  return knownSettings(client, WANTED_SETTINGS);
+}
+
+/** The subset of `wanted` the server knows (system.settings). */
+export async function knownSettings(client: ClickHouseClient, wanted: Record<string, string | number>): Promise<Record<string, string | number>> {
+  const names = Object.keys(wanted);
   const rs = await client.query({
     query: `SELECT name FROM system.settings WHERE name IN (${names.map((n) => `'${n}'`).join(',')})`,
     format: 'JSONEachRow',
   });
   const known = new Set((await rs.json<{ name: string }>()).map((r) => r.name));
-  return Object.fromEntries(Object.entries(WANTED_SETTINGS).filter(([k]) => known.has(k)));
+  return Object.fromEntries(Object.entries(wanted).filter(([k]) => known.has(k)));
 }
 
 export async function serverVersion(client: ClickHouseClient): Promise<string> {
   const rs = await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' });
   const [row] = await rs.json<{ v: string }>();
   return row?.v ?? 'unknown';
+}
+
+/**
+ * The rows of a query as objects. Read as JSONCompact (one JSON document of arrays),
+ * which parses several times faster than JSONEachRow for wide reads of many rows.
+ */
+export async function queryRows<T>(client: ClickHouseClient, query: string, settings: ClickHouseSettings = {}): Promise<T[]> {
+  const rs = await client.query({ query, format: 'JSONCompact', clickhouse_settings: settings });
+  const { meta, data } = await rs.json<unknown[]>();
+  const names = (meta ?? []).map((m) => m.name);
+  return (data as unknown[][]).map((row) => {
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) o[names[i]!] = row[i];
+    return o as T;
+  });
 }

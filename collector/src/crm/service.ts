@@ -15,6 +15,8 @@ export type CrmOptions = {
   adminToken: string | undefined;
   inboundEmailSecret: string | undefined;
   identity: { key: string; defaultCountry: string };
+  /** Called after a delivery's deals and links are stored (the collector refreshes attribution). */
+  afterStore?: () => void;
 };
 
 export class Crm {
@@ -31,7 +33,7 @@ export class Crm {
     readonly options: CrmOptions,
   ) {
     this.tokens = new TokenStore(ch);
-    this.ingest = new DealIngest(ch, log, options.identity);
+    this.ingest = new DealIngest(ch, log, options.identity, options.afterStore);
   }
 
   get config(): LoadedConfig {

@@ -60,6 +60,7 @@ export function inboundEmailRouter(svc: Services): Router {
       svc.log.error({ err: String(err) }, 'inbound e-mail links not stored');
       return void res.status(503).json({ error: 'storage_unavailable' });
     }
+    if (links.length) svc.resolver.request(); // a new link can tie a visitor to a deal
     res.status(200).json({ visitor_id: visitor, links: links.length });
   });
   return r;

@@ -1,9 +1,11 @@
 // The report: one computation behind the HTTP API (JSON, CSV), the page and the
-// CLI. It resolves identities if the inputs changed, runs the four reads of
-// queries.ts side by side and merges them per key into the metrics.
-import { ensureResolved } from '../attribution/identity.js';
+// CLI. It takes the identity resolution the resolver gives it (the newest one,
+// refreshed in the background when stale: resolver.ts) and names it in the
+// report, runs the four reads of queries.ts side by side, the credits pinned to
+// that resolution, and merges them per key into the metrics.
 import { MODELS } from '../attribution/models.js';
-import type { ClickHouseClient } from '../clickhouse/client.js';
+import type { ResolutionStatus, Resolver } from '../attribution/resolver.js';
+import { queryRows as rows } from '../clickhouse/client.js';
 import { costsSql, creditsReportSql, stagesSql, trafficSql } from './queries.js';
 import type { ReportOptions } from './options.js';
 
@@ -37,16 +39,11 @@ export type Report = ReportOptions & {
   stages: string[];
   rows: ReportRow[];
   totals: ReportRow;
-  resolution: { run: number; fresh: boolean; ms: number };
+  resolution: ResolutionStatus;
   ms: number;
 };
 
 type CreditAgg = { key: string; leads: number; deals: number; won: number; returned: number; lost: number; revenue_minor: string; passed: number[]; refused: number[] };
-
-async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
-  const rs = await client.query({ query, format: 'JSONEachRow' });
-  return rs.json<T>();
-}
 
 /** Counts shares of conversions; rounding to 1e-9 hides float dust (0.30000000000000004). */
 const tidy = (x: number) => Math.round(x * 1e9) / 1e9;
@@ -63,16 +60,24 @@ function metrics(r: Omit<ReportRow, 'cpl_minor' | 'cpo_minor' | 'roi' | 'convers
   };
 }
 
-export async function buildReport(client: ClickHouseClient, db: string, o: ReportOptions, maxAgeSeconds = 0): Promise<Report> {
+/**
+ * The report of `o`. `fresh`: wait for a resolution of the inputs as they are now
+ * instead of answering from the newest one while it is refreshed.
+ */
+export async function buildReport(resolver: Resolver, o: ReportOptions, fresh = false): Promise<Report> {
   const t0 = performance.now();
-  const resolution = await ensureResolved(client, db, maxAgeSeconds);
+  const { client, db } = resolver;
   const q = { db, ...o };
-  const stages = (await rows<{ stage: string }>(client, stagesSql(db))).map((r) => r.stage);
-  const [credits, [trafficRow], costs] = await Promise.all([
-    rows<CreditAgg>(client, creditsReportSql(q, stages)),
-    rows<{ keys: string[]; visits: string[]; visitors: string[]; total_visitors: string }>(client, trafficSql(q)),
-    rows<{ key: string; cost_minor: string }>(client, costsSql(q)),
+  const settings = await resolver.reportSettings();
+  // Only the credits wait for the resolution (and the stages): the other reads run while it is found, or made.
+  const found = Promise.all([resolver.forReport(fresh), rows<{ stage: string }>(client, stagesSql(db), settings)]);
+  const [[resolution, stageRows], credits, [trafficRow], costs] = await Promise.all([
+    found,
+    found.then(([r, s]) => rows<CreditAgg>(client, creditsReportSql({ ...q, run: r.run }, s.map((x) => x.stage)), settings)),
+    rows<{ keys: string[]; visits: string[]; visitors: string[]; total_visitors: string }>(client, trafficSql(q), settings),
+    rows<{ key: string; cost_minor: string }>(client, costsSql(q), settings),
   ]);
+  const stages = stageRows.map((r) => r.stage);
   const traffic = (trafficRow?.keys ?? []).map((key, i) => ({ key, visits: trafficRow!.visits[i]!, visitors: trafficRow!.visitors[i]! }));
   const keys = new Set<string>([...credits.map((r) => r.key), ...traffic.map((r) => r.key), ...costs.map((r) => r.key)]);
   const byKey = <T extends { key: string }>(xs: T[]) => new Map(xs.map((x) => [x.key, x]));
@@ -118,7 +123,7 @@ export async function buildReport(client: ClickHouseClient, db: string, o: Repor
     stages,
     rows: out,
     totals,
-    resolution: { run: resolution.run, fresh: resolution.fresh, ms: Math.round(resolution.ms) },
+    resolution,
     ms: Math.round(performance.now() - t0),
   };
 }

@@ -1,6 +1,8 @@
 // How a report is written out: money from integer minor units to "70000.00"
-// without floating point, and the CSV every face (HTTP, CLI) sends.
+// without floating point, the CSV every face (HTTP, CLI) sends, and what every
+// face says about the identity resolution behind the figures.
 import { stringify } from 'csv-stringify/sync';
+import type { ResolutionStatus } from '../attribution/resolver.js';
 import type { Report, ReportRow } from './build.js';
 
 /** 7000001 -> "70000.01"; -5 -> "-0.05". Exact for whole minor units. */
@@ -39,4 +41,26 @@ export function reportCsv(r: Report): string {
     ...x.stages.flatMap((s) => [formatCount(s.passed), formatCount(s.refused)]),
   ];
   return stringify([head, ...r.rows.map(line), line(r.totals)]);
+}
+
+function ago(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86_400)} days`;
+}
+
+/** One sentence for people (page, CLI): when the identities behind the figures were resolved, and whether newer ones are coming. */
+export function resolutionNote(r: ResolutionStatus): string {
+  const when = `Identities resolved ${r.finishedAt.replace('T', ' ').replace('Z', ' UTC')} (${ago(r.ageSeconds)} ago)`;
+  const waited = r.waitedMs > 0 ? `, for this report (${(r.waitedMs / 1000).toFixed(1)} s)` : '';
+  if (r.current) return `${when}${waited}: the figures include every hit, deal and link stored.${r.refreshing ? ' A refresh is running.' : ''}`;
+  return r.refreshing
+    ? `${when}: hits, deals or links arrived since and a refresh is running; ask again shortly for figures that include them.`
+    : `${when}: hits, deals or links arrived since; a later report will include them.`;
+}
+
+/** The same for programs, as the `Throughline-Resolution` response header of every HTTP face (CSV included). */
+export function resolutionHeader(r: ResolutionStatus): string {
+  return `run=${r.run}; finished_at=${r.finishedAt}; age_seconds=${r.ageSeconds}; current=${r.current}; refreshing=${r.refreshing}; waited_ms=${r.waitedMs}`;
 }

@@ -2,7 +2,7 @@
 // page) and from command-line flags (CLI): model, period, grouping, window.
 import { DEFAULT_MODEL, isModelName, MODEL_NAMES, type ModelName } from '../attribution/models.js';
 import type { Period } from '../attribution/credits-sql.js';
-import { MAX_WINDOW_DAYS } from '../attribution/identity.js';
+import { MAX_WINDOW_DAYS } from '../attribution/resolve.js';
 import { GROUPS, type Group } from './queries.js';
 
 export type ReportOptions = { model: ModelName; period: Period; group: Group; windowDays: number };

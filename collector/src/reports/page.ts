@@ -3,7 +3,7 @@
 // the model, period and grouping. No script: the form reloads the page.
 import { MODELS, MODEL_NAMES } from '../attribution/models.js';
 import type { Report, ReportRow } from './build.js';
-import { formatCount, formatMinor } from './format.js';
+import { formatCount, formatMinor, resolutionNote } from './format.js';
 import { GROUPS } from './queries.js';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -76,6 +76,7 @@ th[scope=row]{text-align:left}tr.total{font-weight:bold}form label{margin-right:
 <button type="submit" id="apply">Show</button>
 </form>
 <p id="summary">${esc(r.modelLabel)}, deals created ${esc(r.period.from ?? 'any time')} – ${esc(r.period.to ?? 'now')}, look-back ${r.windowDays} days.</p>
+<p id="resolution" data-current="${r.resolution.current}" data-refreshing="${r.resolution.refreshing}">${esc(resolutionNote(r.resolution))}</p>
 ${chart(r)}
 <table id="report"><thead><tr><th>${esc(r.group)}</th>${COLUMNS.map(([, label]) => `<th>${esc(label)}</th>`).join('')}${stageHead}</tr></thead>
 <tbody>${r.rows.map((x) => row(x)).join('\n')}</tbody>

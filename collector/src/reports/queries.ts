@@ -23,7 +23,8 @@ export function keySql(group: Group, timeCol: string): string {
   return `if(campaign = '${UNATTRIBUTED}', campaign, concat(source, ' / ', if(campaign = '', '(none)', campaign)))`;
 }
 
-export type ReportQuery = { db: string; model: ModelName; windowDays: number; period: Period; group: Group };
+/** `run`: the identity resolution the credits read (credits-sql.ts). */
+export type ReportQuery = { db: string; model: ModelName; windowDays: number; period: Period; group: Group; run?: number };
 
 export function creditsReportSql(q: ReportQuery, stages: string[]): string {
   const passed = stages.map((s) => `sumIf(share, has(stages_passed, ${str(s)}))`);

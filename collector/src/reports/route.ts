@@ -1,13 +1,15 @@
 // HTTP faces of the report, behind REPORTS_TOKEN (a Bearer header, or ?token= for
 // the page and links): JSON and CSV at /api/reports, the page at /reports, and the
-// costs upload at /api/costs.
+// costs upload at /api/costs. Every face names the identity resolution behind
+// its figures in the Throughline-Resolution header (the JSON and the page also
+// in their body); `fresh=1` waits for a resolution of the data as it is now.
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { parseCostsCsv, parseCostsJson } from '../costs/parse.js';
 import { storeCosts } from '../costs/store.js';
 import type { Services } from '../services.js';
 import { buildReport } from './build.js';
-import { reportCsv } from './format.js';
+import { reportCsv, resolutionHeader } from './format.js';
 import { parseReportOptions } from './options.js';
 import { reportPage } from './page.js';
 
@@ -43,7 +45,8 @@ export function reportsRouter(svc: Services): Router {
     const parsed = parseReportOptions(queryStrings(req), svc.config.reports.windowDays);
     if ('error' in parsed) return void res.status(400).json({ error: 'invalid_report_options', detail: parsed.error });
     try {
-      const rep = await buildReport(svc.clickhouse, db, parsed.options, svc.config.reports.maxAgeSeconds);
+      const rep = await buildReport(svc.resolver, parsed.options, req.query.fresh === '1');
+      res.set('Throughline-Resolution', resolutionHeader(rep.resolution));
       if (face === 'page') return void res.type('html').send(reportPage(rep, presentedToken(req)));
       if (req.query.format === 'csv') return void res.type('text/csv; charset=utf-8').attachment(`report-${rep.model}.csv`).send(reportCsv(rep));
       res.json(rep);

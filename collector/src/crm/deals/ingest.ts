@@ -48,6 +48,7 @@ export class DealIngest {
     private readonly ch: ClickHouseClient,
     private readonly log: Logger,
     private readonly identity: { key: string; defaultCountry: string },
+    private readonly afterStore?: () => void,
   ) {}
 
   /**
@@ -92,6 +93,7 @@ export class DealIngest {
       await insertDeals(this.ch, rows);
       await insertLinks(this.ch, links);
       result.links = links.length;
+      if (rows.length || links.length) this.afterStore?.();
       return result;
     });
   }
