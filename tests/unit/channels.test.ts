@@ -35,3 +35,22 @@ describe('channel grouping', () => {
     expect(classify(t(over))).toMatchObject({ channel, source, medium });
   });
 });
+
+describe('remembered referrer verdicts', () => {
+  it('answer as the rules do, every time, and a host is still direct on its own site', () => {
+    const blog = t({ referrer: 'https://blog.example.org/a' });
+    const first = classify(blog);
+    expect(classify(blog)).toEqual(first);
+    expect(classify(t({ referrer: 'https://www.google.de/', pageHost: 'blog.example.org' }))).toMatchObject({ channel: 'organic_search', source: 'google' });
+    // The same host, now the page's own: direct, whatever was remembered for it elsewhere.
+    expect(classify(t({ referrer: 'https://blog.example.org/b', pageHost: 'blog.example.org' }))).toMatchObject({ channel: 'direct' });
+    expect(classify(t({ referrer: 'https://blog.example.org/c' }))).toMatchObject({ channel: 'referral', source: 'blog.example.org' });
+  });
+  it('cannot be changed by a caller', () => {
+    const c = classify(t({ referrer: 'https://vk.com/x' }));
+    expect(() => {
+      (c as { channel: string }).channel = 'paid_search';
+    }).toThrow();
+    expect(classify(t({ referrer: 'https://vk.com/y' })).channel).toBe('social');
+  });
+});

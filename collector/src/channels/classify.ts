@@ -125,13 +125,30 @@ export function classify(t: Touch): Classified {
     return { channel, source, medium: '(not set)', campaign };
   }
   // 4. No tags: the referrer.
-  if (external) {
-    if (WEBMAIL.test(refHost)) return { channel: 'email', source: refHost, medium: 'email', campaign: '' };
-    if (SEARCH_ENGINES.test(refHost)) return { channel: 'organic_search', source: searchName(refHost), medium: 'organic', campaign: '' };
-    if (SOCIAL.test(refHost)) return { channel: 'social', source: refHost, medium: 'social', campaign: '' };
-    return { channel: 'referral', source: refHost, medium: 'referral', campaign: '' };
+  if (external) return byReferrer(refHost);
+  return DIRECT;
+}
+
+const DIRECT: Classified = Object.freeze({ channel: 'direct', source: '(direct)', medium: '(none)', campaign: '' });
+
+/**
+ * The verdicts on referrer hosts, remembered: most untagged traffic comes from a
+ * few hosts (search engines, social networks), and the rules are regular
+ * expressions. Cleared when full, so a stream of unique hosts keeps it small.
+ */
+const referrerVerdicts = new Map<string, Classified>();
+
+function byReferrer(refHost: string): Classified {
+  let c = referrerVerdicts.get(refHost);
+  if (c === undefined) {
+    if (WEBMAIL.test(refHost)) c = { channel: 'email', source: refHost, medium: 'email', campaign: '' };
+    else if (SEARCH_ENGINES.test(refHost)) c = { channel: 'organic_search', source: searchName(refHost), medium: 'organic', campaign: '' };
+    else if (SOCIAL.test(refHost)) c = { channel: 'social', source: refHost, medium: 'social', campaign: '' };
+    else c = { channel: 'referral', source: refHost, medium: 'referral', campaign: '' };
+    if (referrerVerdicts.size >= 5000) referrerVerdicts.clear();
+    referrerVerdicts.set(refHost, Object.freeze(c));
   }
-  return { channel: 'direct', source: '(direct)', medium: '(none)', campaign: '' };
+  return c;
 }
 
 /** `www.google.co.uk` -> `google`, `yandex.ru` -> `yandex`, `ya.ru` -> `yandex`. */

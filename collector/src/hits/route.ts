@@ -8,7 +8,7 @@
 // Nothing here makes a promise per hit: the steps are synchronous and the
 // journal and the limits answer by callback, once per event-loop turn.
 import { randomBytes } from 'node:crypto';
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { newContext, type HitContext, type RequestFacts, type Step } from '../pipeline/context.js';
 import { runPipeline, STEPS } from '../pipeline/pipeline.js';
@@ -33,6 +33,20 @@ const OPEN_HEADERS = { ...BASE_HEADERS, 'Access-Control-Allow-Origin': '*' } as 
 export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 
 const ACCEPTED_TYPES = new Set(['text/plain', 'application/json', '']);
+
+/** Verdicts per Content-Type header as sent: browsers send a handful of spellings. */
+const typeVerdicts = new Map<string, boolean>();
+
+function acceptedType(header: string | undefined): boolean {
+  const raw = header ?? '';
+  let ok = typeVerdicts.get(raw);
+  if (ok === undefined) {
+    ok = ACCEPTED_TYPES.has(raw.split(';', 1)[0]!.trim().toLowerCase());
+    if (typeVerdicts.size >= 100) typeVerdicts.clear();
+    typeVerdicts.set(raw, ok);
+  }
+  return ok;
+}
 
 function headers(cors: string | null): Record<string, string> {
   if (cors === '*') return OPEN_HEADERS;
@@ -184,15 +198,19 @@ function postHandler(svc: Services, steps: readonly Step[]): HotHandler {
     }
     const cors = svc.ingest.deps.sites.corsOrigin(origin);
     if (req.method !== 'POST') return refuse(svc, res, 'method_not_allowed', cors);
-    const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
-    if (!ACCEPTED_TYPES.has(type)) {
+    if (!acceptedType(req.headers['content-type'])) {
       req.resume();
       return refuse(svc, res, 'unsupported_content_type', cors);
     }
     readBody(req, MAX_HIT_BYTES, (body) => {
       if (body === null) return refuse(svc, res, 'body_too_large', cors);
-      if (!isUtf8(body)) return refuse(svc, res, 'invalid_utf8', cors);
-      guarded(svc, res, () => ingest(svc, newContext(facts(svc, req), { text: body.toString('utf8') }), res, steps, noContent));
+      // The tracker's JSON is nearly always ASCII (it escapes nothing, but URLs are
+      // percent-encoded): then decoding is a copy, with no UTF-8 check to make.
+      let text: string;
+      if (isAscii(body)) text = body.toString('latin1');
+      else if (isUtf8(body)) text = body.toString('utf8');
+      else return refuse(svc, res, 'invalid_utf8', cors);
+      guarded(svc, res, () => ingest(svc, newContext(facts(svc, req), { text }), res, steps, noContent));
     });
   };
 }
