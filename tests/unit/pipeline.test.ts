@@ -85,6 +85,14 @@ describe('parse and validate', () => {
   ])('drops %j as %s', (over, reason) => {
     expect(upTo(validate, ctxOf(hit(over)))?.reason).toBe(reason);
   });
+  it('knows a referrer again: the same verdict and host the second time, a bad one refused both times', () => {
+    for (let i = 0; i < 2; i++) {
+      expect(upTo(validate, ctxOf(hit({ r: 'https://exa mple.org/' })))?.reason).toBe('invalid_url');
+      const ctx = ctxOf(hit({ r: 'https://L.Facebook.com/x' }));
+      expect(upTo(validate, ctx)).toBeUndefined();
+      expect(ctx.referrerHost).toBe('l.facebook.com');
+    }
+  });
   it('passes a hit six days old or an hour ahead (client clocks drift)', () => {
     expect(upTo(validate, ctxOf(hit({ t: NOW - 6 * 86_400_000 })))).toBeUndefined();
     expect(upTo(validate, ctxOf(hit({ t: NOW + 3_600_000 })))).toBeUndefined();

@@ -42,7 +42,7 @@ describe('hit wire format', () => {
   it('parses the referrer once when the pipeline already did, with the same channel', () => {
     const h = parseHit(JSON.stringify({ ...good, u: 'https://shop.example/', r: 'https://WWW.Google.co.uk/search?q=x' }));
     if (isWireError(h)) throw new Error(h.reason);
-    const parsed = toRow(h, 0, { userAgent: '', ipHash: '', referrerUrl: new URL(h.referrer) });
+    const parsed = toRow(h, 0, { userAgent: '', ipHash: '', referrerHost: new URL(h.referrer).hostname });
     expect(parsed).toMatchObject({ channel: 'organic_search', source: 'google' });
     expect(parsed).toEqual(toRow(h, 0, { userAgent: '', ipHash: '' }));
   });

@@ -41,8 +41,8 @@ export type Enrichment = {
   ipHash: string;
   /** hit.url already parsed (the pipeline's validate step does), to parse it once. */
   url?: URL | null;
-  /** hit.referrer already parsed, likewise (null: none). */
-  referrerUrl?: URL | null;
+  /** The host of hit.referrer, already known (the validate step finds it): it is not parsed again. */
+  referrerHost?: string;
 };
 
 /**
@@ -72,7 +72,7 @@ export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): Hit
     utmMedium: utm('utm_medium'),
     utmCampaign: utm('utm_campaign'),
     referrer: hit.referrer,
-    ...(extra.referrerUrl !== undefined ? { referrerHost: extra.referrerUrl?.hostname ?? '' } : {}),
+    ...(extra.referrerHost !== undefined ? { referrerHost: extra.referrerHost } : {}),
     pageHost: page ? page.hostname : '',
   });
   const ts = Math.trunc(hit.clientTs);

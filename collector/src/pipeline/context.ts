@@ -27,8 +27,8 @@ export type HitContext = {
   hit?: HitInput;
   /** hit.url, parsed by validate. */
   url?: URL;
-  /** hit.referrer, parsed by validate (null when there is none). */
-  referrerUrl?: URL | null;
+  /** The host of hit.referrer, found by validate ('' when there is none). */
+  referrerHost?: string;
   site?: Site;
   ipHash: string;
   row?: HitRow;

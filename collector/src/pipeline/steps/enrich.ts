@@ -8,7 +8,7 @@ export const enrich: Step = (ctx) => {
     userAgent: ctx.req.userAgent,
     ipHash: ctx.ipHash,
     url: ctx.url ?? null,
-    referrerUrl: ctx.referrerUrl,
+    referrerHost: ctx.referrerHost,
   });
   return undefined;
 };

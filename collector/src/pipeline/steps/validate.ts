@@ -7,6 +7,24 @@ import { drop } from '../reasons.js';
 /** Client clocks drift ahead by hours at most; the oldest accepted time is deps.maxPastMs (HIT_MAX_AGE_DAYS). */
 export const MAX_FUTURE_MS = 86_400_000;
 
+/**
+ * Hosts of referrers seen lately (null: not a URL). Browsers send only the
+ * origin of a page on another site (the default Referrer-Policy), so the
+ * external referrers of a site repeat: a few search engines and social networks
+ * bring most visits. Cleared when full, so unique referrers keep it small.
+ */
+const referrerHosts = new Map<string, string | null>();
+
+function hostOfReferrer(referrer: string): string | null {
+  let host = referrerHosts.get(referrer);
+  if (host === undefined) {
+    host = URL.parse(referrer)?.hostname ?? null;
+    if (referrerHosts.size >= 5000) referrerHosts.clear();
+    referrerHosts.set(referrer, host);
+  }
+  return host;
+}
+
 export const validate: Step = (ctx, deps) => {
   const hit = checkHit(ctx.parsed);
   if ('reason' in hit) return drop(hit.reason, hit.detail);
@@ -16,10 +34,10 @@ export const validate: Step = (ctx, deps) => {
   }
   const url = URL.parse(hit.url);
   if (url === null) return drop('invalid_url', 'u: not a URL');
-  const referrer = hit.referrer === '' ? null : URL.parse(hit.referrer);
-  if (hit.referrer !== '' && referrer === null) return drop('invalid_url', 'r: not a URL');
+  const referrerHost = hit.referrer === '' ? '' : hostOfReferrer(hit.referrer);
+  if (referrerHost === null) return drop('invalid_url', 'r: not a URL');
   ctx.hit = hit;
   ctx.url = url;
-  ctx.referrerUrl = referrer;
+  ctx.referrerHost = referrerHost;
   return undefined;
 };
