@@ -2,6 +2,7 @@
 // click id, its UTM tags and its referrer, in that order of trust. This file is
 // the one place these rules live; ingestion stores the result on each hit and
 // reports group by it. The rules are listed in README ("Channels").
+import { remember } from '../cache/remember.js';
 
 export type Channel =
   | 'paid_search'
@@ -132,24 +133,16 @@ export function classify(t: Touch): Classified {
 const DIRECT: Classified = Object.freeze({ channel: 'direct', source: '(direct)', medium: '(none)', campaign: '' });
 
 /**
- * The verdicts on referrer hosts, remembered: most untagged traffic comes from a
- * few hosts (search engines, social networks), and the rules are regular
- * expressions. Cleared when full, so a stream of unique hosts keeps it small.
+ * The verdict on a referrer host, remembered (shared, so frozen): most untagged
+ * traffic comes from a few hosts (search engines, social networks), and the
+ * rules are regular expressions.
  */
-const referrerVerdicts = new Map<string, Classified>();
-
-function byReferrer(refHost: string): Classified {
-  let c = referrerVerdicts.get(refHost);
-  if (c === undefined) {
-    if (WEBMAIL.test(refHost)) c = { channel: 'email', source: refHost, medium: 'email', campaign: '' };
-    else if (SEARCH_ENGINES.test(refHost)) c = { channel: 'organic_search', source: searchName(refHost), medium: 'organic', campaign: '' };
-    else if (SOCIAL.test(refHost)) c = { channel: 'social', source: refHost, medium: 'social', campaign: '' };
-    else c = { channel: 'referral', source: refHost, medium: 'referral', campaign: '' };
-    if (referrerVerdicts.size >= 5000) referrerVerdicts.clear();
-    referrerVerdicts.set(refHost, Object.freeze(c));
-  }
-  return c;
-}
+const byReferrer = remember((refHost): Classified => {
+  if (WEBMAIL.test(refHost)) return Object.freeze({ channel: 'email', source: refHost, medium: 'email', campaign: '' });
+  if (SEARCH_ENGINES.test(refHost)) return Object.freeze({ channel: 'organic_search', source: searchName(refHost), medium: 'organic', campaign: '' });
+  if (SOCIAL.test(refHost)) return Object.freeze({ channel: 'social', source: refHost, medium: 'social', campaign: '' });
+  return Object.freeze({ channel: 'referral', source: refHost, medium: 'referral', campaign: '' });
+}, 5000);
 
 /** `www.google.co.uk` -> `google`, `yandex.ru` -> `yandex`, `ya.ru` -> `yandex`. */
 function searchName(host: string): string {

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { remember } from '../cache/remember.js';
 import { newContext, type HitContext, type RequestFacts, type Step } from '../pipeline/context.js';
 import { runPipeline, STEPS } from '../pipeline/pipeline.js';
 import { limitQuery } from '../pipeline/steps/limits.js';
@@ -35,18 +36,7 @@ export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAA
 const ACCEPTED_TYPES = new Set(['text/plain', 'application/json', '']);
 
 /** Verdicts per Content-Type header as sent: browsers send a handful of spellings. */
-const typeVerdicts = new Map<string, boolean>();
-
-function acceptedType(header: string | undefined): boolean {
-  const raw = header ?? '';
-  let ok = typeVerdicts.get(raw);
-  if (ok === undefined) {
-    ok = ACCEPTED_TYPES.has(raw.split(';', 1)[0]!.trim().toLowerCase());
-    if (typeVerdicts.size >= 100) typeVerdicts.clear();
-    typeVerdicts.set(raw, ok);
-  }
-  return ok;
-}
+const acceptedType = remember((raw) => ACCEPTED_TYPES.has(raw.split(';', 1)[0]!.trim().toLowerCase()), 100);
 
 function headers(cors: string | null): Record<string, string> {
   if (cors === '*') return OPEN_HEADERS;
@@ -198,7 +188,7 @@ function postHandler(svc: Services, steps: readonly Step[]): HotHandler {
     }
     const cors = svc.ingest.deps.sites.corsOrigin(origin);
     if (req.method !== 'POST') return refuse(svc, res, 'method_not_allowed', cors);
-    if (!acceptedType(req.headers['content-type'])) {
+    if (!acceptedType(req.headers['content-type'] ?? '')) {
       req.resume();
       return refuse(svc, res, 'unsupported_content_type', cors);
     }

@@ -72,7 +72,7 @@ export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): Hit
     utmMedium: utm('utm_medium'),
     utmCampaign: utm('utm_campaign'),
     referrer: hit.referrer,
-    ...(extra.referrerHost !== undefined ? { referrerHost: extra.referrerHost } : {}),
+    referrerHost: extra.referrerHost,
     pageHost: page ? page.hostname : '',
   });
   const ts = Math.trunc(hit.clientTs);

@@ -2,28 +2,14 @@
 // automated browsers by what they admit: HeadlessChrome in the user agent or the
 // Sec-CH-UA hint, or the tracker's navigator.webdriver flag.
 import { isbot } from 'isbot';
+import { remember } from '../../cache/remember.js';
 import type { Step } from '../context.js';
 import { drop } from '../reasons.js';
 
 const HEADLESS = /headless/i;
 
-/**
- * isbot's verdict per user agent. Real traffic repeats a few thousand user
- * agents, and the list is one long regular expression; the cache is cleared
- * whenever it fills, so it stays small under a stream of unique strings.
- */
-const verdicts = new Map<string, boolean>();
-const CACHE_SIZE = 5000;
-
-function isBotAgent(ua: string): boolean {
-  let v = verdicts.get(ua);
-  if (v === undefined) {
-    if (verdicts.size >= CACHE_SIZE) verdicts.clear();
-    v = isbot(ua);
-    verdicts.set(ua, v);
-  }
-  return v;
-}
+/** isbot's verdict per user agent: real traffic repeats a few thousand, and the list is one long regular expression. */
+const isBotAgent = remember(isbot, 5000);
 
 export const bot: Step = (ctx, deps) => {
   if (!deps.botFilter) return undefined;

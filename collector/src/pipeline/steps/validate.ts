@@ -1,6 +1,7 @@
 // validate: the wire format's types and lengths (hits/wire.ts), then what needs
 // the clock or a real parser: a client time near the server's, a URL that parses.
 import { checkHit } from '../../hits/wire.js';
+import { remember } from '../../cache/remember.js';
 import type { Step } from '../context.js';
 import { drop } from '../reasons.js';
 
@@ -8,22 +9,11 @@ import { drop } from '../reasons.js';
 export const MAX_FUTURE_MS = 86_400_000;
 
 /**
- * Hosts of referrers seen lately (null: not a URL). Browsers send only the
- * origin of a page on another site (the default Referrer-Policy), so the
- * external referrers of a site repeat: a few search engines and social networks
- * bring most visits. Cleared when full, so unique referrers keep it small.
+ * The host of a referrer (null: not a URL). Browsers send only the origin of a
+ * page on another site (the default Referrer-Policy), so the external referrers
+ * of a site repeat: a few search engines and social networks bring most visits.
  */
-const referrerHosts = new Map<string, string | null>();
-
-function hostOfReferrer(referrer: string): string | null {
-  let host = referrerHosts.get(referrer);
-  if (host === undefined) {
-    host = URL.parse(referrer)?.hostname ?? null;
-    if (referrerHosts.size >= 5000) referrerHosts.clear();
-    referrerHosts.set(referrer, host);
-  }
-  return host;
-}
+const hostOfReferrer = remember((referrer) => URL.parse(referrer)?.hostname ?? null, 5000);
 
 export const validate: Step = (ctx, deps) => {
   const hit = checkHit(ctx.parsed);
