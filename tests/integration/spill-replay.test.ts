@@ -10,7 +10,7 @@ import { toRow } from '../../collector/src/hits/row.js';
 import { isWireError, parseHit } from '../../collector/src/hits/wire.js';
 import { fileName } from '../../collector/src/spill/files.js';
 import { isRejectedData } from '../../collector/src/spill/rejected.js';
-import { insertTables, journalLine, PRESERIALISED } from '../../collector/src/spill/tables.js';
+import { bodyOf, insertTables, journalLine } from '../../collector/src/spill/tables.js';
 import { chConfig, eventually, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { freePort, startCollector, type RunningCollector } from '../helpers/collector.js';
 
@@ -38,22 +38,22 @@ describe('replay of a dead instance’s files', () => {
   });
 
   it('tells data ClickHouse refuses from a server that is down', async () => {
-    const client = connect({ ...chConfig, database: db.name }, db.name, {}, PRESERIALISED);
-    const refused = await insertTables(client, { hits: ['{"nope":1}'] }, 5000).catch((e: unknown) => e);
+    const client = connect({ ...chConfig, database: db.name }, db.name);
+    const refused = await insertTables(client, { hits: bodyOf(['{"nope":1}']) }, 5000).catch((e: unknown) => e);
     await client.close();
     expect(isRejectedData(refused)).toBe(true);
-    const down = connect({ ...chConfig, url: `http://127.0.0.1:${await freePort()}` }, 'x', {}, PRESERIALISED);
-    const unreachable = await insertTables(down, { hits: [rowJson('downdown1')] }, 2000).catch((e: unknown) => e);
+    const down = connect({ ...chConfig, url: `http://127.0.0.1:${await freePort()}` }, 'x');
+    const unreachable = await insertTables(down, { hits: bodyOf([rowJson('downdown1')]) }, 2000).catch((e: unknown) => e);
     await down.close();
     expect(unreachable).toBeInstanceOf(Error);
     expect(isRejectedData(unreachable)).toBe(false);
   });
 
   it('inserts the journal and spool files left behind and sets the refused batch aside', async () => {
-    writeFileSync(join(spool, fileName('j', DEAD_PID, 1, 1)), journalLine({ table: 'hits', json: rowJson('journal001') }) + 'hits\t{"torn');
-    writeFileSync(join(spool, fileName('s', DEAD_PID, 1, 2)), journalLine({ table: 'hits', json: rowJson('spooled01') }));
-    writeFileSync(join(spool, fileName('s', DEAD_PID, 1, 3)), journalLine({ table: 'hits', json: '{"nope":1}' }));
-    writeFileSync(join(spool, fileName('j', DEAD_PID, 1, 4)), journalLine({ table: 'hits', json: rowJson('after0001') }));
+    writeFileSync(join(spool, fileName('j', DEAD_PID, 1, 1)), journalLine('hits', rowJson('journal001')) + 'hits\t{"torn');
+    writeFileSync(join(spool, fileName('s', DEAD_PID, 1, 2)), journalLine('hits', rowJson('spooled01')));
+    writeFileSync(join(spool, fileName('s', DEAD_PID, 1, 3)), journalLine('hits', '{"nope":1}'));
+    writeFileSync(join(spool, fileName('j', DEAD_PID, 1, 4)), journalLine('hits', rowJson('after0001')));
     c = await startCollector({ CLICKHOUSE_DATABASE: db.name, SPOOL_DIR: spool });
     const rows = await eventually(() => db.rows<{ event_id: string }>(`SELECT event_id FROM hits ORDER BY event_id`), 10_000, (r) => r.length === 3);
     expect(rows.map((r) => r.event_id)).toEqual(['after0001', 'journal001', 'spooled01']);

@@ -20,7 +20,7 @@ import { anonymizeIp, hashIp, IpHasher } from '../../collector/src/privacy/ip.js
 import type { DailySalt } from '../../collector/src/privacy/salt.js';
 import { loadSites } from '../../collector/src/sites/registry.js';
 import { fileName, replayable } from '../../collector/src/spill/files.js';
-import { journalLine, parseJournal } from '../../collector/src/spill/tables.js';
+import { journalLine, journalText, keptLines, parseJournal, tablesOf } from '../../collector/src/spill/tables.js';
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -221,8 +221,45 @@ describe('pixel', () => {
 
 describe('journal files', () => {
   it('reads back what was written, skipping a torn last line', () => {
-    const text = journalLine({ table: 'hits', json: '{"a":1}' }) + journalLine({ table: 'identity_links', json: '{"b":2}' }) + 'hits\t{"a":';
-    expect(parseJournal(text)).toEqual({ tables: { hits: ['{"a":1}'], identity_links: ['{"b":2}'] }, rows: 2 });
+    const text = journalLine('hits', '{"a":1}') + journalLine('identity_links', '{"b":2}') + journalLine('hits', '{"c":"é"}') + 'hits\t{"a":';
+    const { tables, rows } = parseJournal(text);
+    expect(rows).toBe(3);
+    expect(Object.fromEntries(Object.entries(tables).map(([t, body]) => [t, body.toString('utf8')]))).toEqual({
+      hits: '{"a":1}\n{"c":"é"}\n',
+      identity_links: '{"b":2}\n',
+    });
+  });
+  it('splits a batch into insert bodies per table, leaving out the lines of refused hits', () => {
+    const first = Buffer.from(journalLine('hits', '{"e":1}') + journalLine('hits', '{"e":2}') + journalLine('identity_links', '{"l":2}') + journalLine('hits', '{"e":3}'));
+    const second = Buffer.from(journalLine('hits', '{"e":4}') + journalLine('hits', '{"e":5}'));
+    // hit 2 (lines 1 and 2 of the first write) and hit 5 (line 1 of the second) were refused
+    const kept = keptLines([
+      { buf: first, excluded: [1, 2] },
+      { buf: second, excluded: [1] },
+    ]);
+    expect(kept.toString()).toBe(journalLine('hits', '{"e":1}') + journalLine('hits', '{"e":3}') + journalLine('hits', '{"e":4}'));
+    const { tables: keptTables, rows: keptRows } = tablesOf(
+      [
+        { buf: first, excluded: [2, 1] },
+        { buf: second, excluded: [1] },
+      ],
+      false,
+    );
+    expect(keptRows).toBe(3);
+    expect(keptTables.hits!.toString()).toBe('{"e":1}\n{"e":3}\n{"e":4}\n');
+    expect(keptTables.identity_links).toBeUndefined();
+    const { tables, rows } = tablesOf([{ buf: Buffer.concat([first, second]), excluded: null }], false);
+    expect(rows).toBe(6);
+    expect(tables.hits!.toString()).toBe('{"e":1}\n{"e":2}\n{"e":3}\n{"e":4}\n{"e":5}\n');
+    expect(tables.identity_links!.toString()).toBe('{"l":2}\n');
+    expect(journalText(tables).toString()).toBe(
+      ['{"e":1}', '{"e":2}', '{"e":3}', '{"e":4}', '{"e":5}'].map((j) => journalLine('hits', j)).join('') + journalLine('identity_links', '{"l":2}'),
+    );
+  });
+  it('reads no table name from a file that could reach the INSERT statement', () => {
+    const { tables, rows } = parseJournal('hits; DROP TABLE x\t{"a":1}\nhits\t{"b":1}\n');
+    expect(rows).toBe(1);
+    expect(Object.keys(tables)).toEqual(['hits']);
   });
   it('replays own spooled files and every file of a dead instance, never a live one’s journal', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tl-files-'));

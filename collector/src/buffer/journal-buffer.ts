@@ -1,13 +1,15 @@
 // The durable buffer between the hit pipeline and ClickHouse.
 //
-// A hit is acknowledged only once it is in the local journal: records that arrive
+// A hit is acknowledged only once it is in the local journal: lines that arrive
 // during one event-loop turn are appended with one write (group commit), then all
-// of them are acknowledged. The journal is cut into segments; each segment's rows
-// are also kept in memory as one batch. A segment is sealed when it reaches
-// BATCH_MAX_ROWS rows, BATCH_MAX_BYTES bytes, or BATCH_MAX_MS of age, and its
-// batch is inserted into ClickHouse (one insert at a time, so parts stay few);
-// the segment file is deleted once the insert succeeded. A failed insert moves
-// the batch to the spill (Redis, else the spool directory) for replay with back-off.
+// of them are acknowledged. The journal is cut into segments; the bytes of each
+// write are also kept in memory (Buffers, outside the JavaScript heap, so a
+// second's worth of rows costs the garbage collector nothing) as the segment's
+// batch. A segment is sealed when it reaches BATCH_MAX_ROWS rows, BATCH_MAX_BYTES
+// bytes, or BATCH_MAX_MS of age; its lines are then split into one insert body per
+// table and sent to ClickHouse (one insert at a time, so parts stay few); the
+// segment file is deleted once the insert succeeded. A failed insert moves the
+// batch to the spill (Redis, else the spool directory) for replay with back-off.
 // SIGKILL leaves the journal behind; the next start replays it. Written data
 // survives the death of the process; JOURNAL_FSYNC=1 also makes each group commit
 // wait for the disk (fdatasync), to survive a power loss at the cost of latency.
@@ -18,7 +20,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/registry.js';
 import { fileName } from '../spill/files.js';
 import type { Spill } from '../spill/spill.js';
-import { journalLine, type TableRecord, type Tables } from '../spill/tables.js';
+import { keptLines, tablesOf, type JournalChunk, type Tables } from '../spill/tables.js';
 
 const writeAsync = promisify(write);
 const fdatasyncAsync = promisify(fdatasync);
@@ -43,34 +45,59 @@ export type JournalBufferOptions = {
 type Segment = {
   path: string;
   fd: number;
-  tables: Tables;
+  chunks: JournalChunk[];
   rows: number;
   bytes: number;
-  /** Hits of this segment whose verdict is still pending; the batch is complete when none is. */
+  /** Entries of this segment whose verdict is still pending; the batch is complete when none is. */
   unsettled: number;
   onSettled: Array<() => void>;
 };
 
-/** Called once the records are durable (err null), or could not be made so. */
-export type Durable = (err: Error | null) => void;
-
-/**
- * One hit's records on their way in. `keep` is the verdict that decides whether
- * they join the batch: undefined while the visit throttle and rate limit have
- * not answered (JournalBuffer.settle).
- */
-export type Entry = { records: TableRecord[]; keep: boolean | undefined; seg: Segment | null; done: Durable };
-
 export class ClosedError extends Error {}
 
-function addTo(seg: Segment, records: TableRecord[]): void {
-  for (const r of records) (seg.tables[r.table] ??= []).push(r.json);
+/**
+ * One hit's journal lines on their way in. The caller extends it with what its
+ * answer needs and implements `durable`, called once the lines are in the journal
+ * (err null) or could not be put there: one object per hit, no closures.
+ */
+export abstract class JournalEntry {
+  /** Whether the lines join the batch: undefined while the visit throttle and rate limit have not answered. */
+  keep: boolean | undefined;
+  seg: Segment | null = null;
+  chunk: JournalChunk | null = null;
+  /** The entry's first line within its chunk. */
+  line = 0;
+
+  /**
+   * `text`: the entry's journal lines (spill/tables.ts journalLine), `rows` of them.
+   * `gated`: the batch must wait for the verdict (JournalBuffer.settle).
+   */
+  constructor(
+    readonly text: string,
+    readonly rows: number,
+    gated: boolean,
+  ) {
+    this.keep = gated ? undefined : true;
+  }
+
+  abstract durable(err: Error | null): void;
+}
+
+function exclude(e: JournalEntry): void {
+  const chunk = e.chunk!;
+  const lines = (chunk.excluded ??= []);
+  for (let i = 0; i < e.rows; i++) lines.push(e.line + i);
 }
 
 /** Resolves when every verdict of the segment's hits is in. */
 function settled(seg: Segment): Promise<void> {
   if (seg.unsettled === 0) return Promise.resolve();
   return new Promise((resolve) => seg.onSettled.push(resolve));
+}
+
+/** The segment's batch: its kept lines split into an insert body per table. */
+function batchOf(seg: Segment): Tables {
+  return tablesOf(seg.chunks, false).tables;
 }
 
 export class JournalBuffer {
@@ -81,7 +108,7 @@ export class JournalBuffer {
   private readonly sealed: Segment[] = [];
   /** Journal text of the entries waiting for the next group commit. */
   private text = '';
-  private entries: Entry[] = [];
+  private entries: JournalEntry[] = [];
   private scheduled = false;
   private readonly drainSoon = () => void this.drain();
   private writing: Promise<void> | null = null;
@@ -103,37 +130,33 @@ export class JournalBuffer {
   }
 
   /**
-   * Appends a hit's records to the next group commit and calls `done` once they
-   * are in the journal (durable), or with the error when closing or the disk
-   * fails (synchronously when closed). One callback per hit and none of the
-   * promises a hot path would pay for. `gated`: whether the batch must wait for
-   * the hit's verdict (`settle`): the visit throttle and rate limit answer after
-   * the hit is acknowledged, and the batch is not inserted before every verdict
-   * of it is in.
+   * Appends an entry's lines to the next group commit; its `durable` is called
+   * once they are in the journal, or with the error when closing (synchronously)
+   * or when the disk fails. A gated entry's lines join the batch only once its
+   * verdict is in (`settle`): the visit throttle and rate limit answer after the
+   * hit is acknowledged, and the batch is not inserted before every verdict of it is in.
    */
-  accept(records: TableRecord[], gated: boolean, done: Durable): Entry {
-    const entry: Entry = { records, keep: gated ? undefined : true, seg: null, done };
+  accept(entry: JournalEntry): void {
     if (this.closed) {
       entry.keep = false;
-      done(new ClosedError('shutting down'));
-      return entry;
+      entry.durable(new ClosedError('shutting down'));
+      return;
     }
-    for (const r of records) this.text += journalLine(r);
+    this.text += entry.text;
     this.entries.push(entry);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.drainSoon);
     }
-    return entry;
   }
 
-  /** The verdict on an accepted hit: keep its records in the batch, or leave them out. Once per entry. */
-  settle(entry: Entry, keep: boolean): void {
+  /** The verdict on an accepted entry: keep its lines in the batch, or leave them out. Once per entry. */
+  settle(entry: JournalEntry, keep: boolean): void {
     if (entry.keep !== undefined) return;
     entry.keep = keep;
     const seg = entry.seg;
     if (!seg) return; // not committed yet: the commit looks at `keep`
-    if (keep) addTo(seg, entry.records);
+    if (!keep) exclude(entry);
     if (--seg.unsettled === 0) for (const f of seg.onSettled.splice(0)) f();
   }
 
@@ -172,13 +195,17 @@ export class JournalBuffer {
         }
         continue;
       }
+      const chunk: JournalChunk = { buf, excluded: null };
+      seg.chunks.push(chunk);
       let rows = 0;
       for (const e of entries) {
-        rows += e.records.length;
+        e.chunk = chunk;
+        e.line = rows;
+        rows += e.rows;
         if (e.keep === undefined) {
           e.seg = seg;
           seg.unsettled++;
-        } else if (e.keep) addTo(seg, e.records);
+        } else if (!e.keep) exclude(e);
       }
       seg.rows += rows;
       seg.bytes += buf.length;
@@ -198,9 +225,9 @@ export class JournalBuffer {
   }
 
   /** One hit's callback; a throwing callback must not cost the others their answer. */
-  private answer(e: Entry, err: Error | null): void {
+  private answer(e: JournalEntry, err: Error | null): void {
     try {
-      e.done(err);
+      e.durable(err);
     } catch (thrown) {
       this.o.log.error({ err: String(thrown) }, 'acknowledging a hit failed');
     }
@@ -224,7 +251,7 @@ export class JournalBuffer {
 
   private open(): Segment {
     const path = join(this.o.dir, fileName('j', this.o.pid, this.o.start, ++this.seq));
-    return { path, fd: openSync(path, 'a'), tables: {}, rows: 0, bytes: 0, unsettled: 0, onSettled: [] };
+    return { path, fd: openSync(path, 'a'), chunks: [], rows: 0, bytes: 0, unsettled: 0, onSettled: [] };
   }
 
   /** Closes the current segment (when it holds rows) and hands its batch to the inserter. */
@@ -244,7 +271,7 @@ export class JournalBuffer {
 
   private toSpill(seg: Segment): Promise<void> {
     return settled(seg)
-      .then(() => this.o.spill.put(seg.tables, seg.path, seg.rows))
+      .then(() => this.o.spill.put(keptLines(seg.chunks), seg.path, seg.rows))
       .catch((err: unknown) => this.o.log.error({ err: String(err), file: seg.path }, 'spill failed; the journal segment stays for replay'))
       .finally(() => this.release(seg.rows));
   }
@@ -262,7 +289,7 @@ export class JournalBuffer {
           await settled(seg);
           if (!this.o.spill.clickhouseDown) {
             try {
-              await this.o.insert(seg.tables);
+              await this.o.insert(batchOf(seg));
               unlinkSync(seg.path);
               this.sealed.shift();
               this.written += seg.rows;

@@ -16,8 +16,10 @@ import { runPipeline, STEPS } from '../pipeline/pipeline.js';
 import { limitQuery } from '../pipeline/steps/limits.js';
 import { DROP_STATUS, drop, type DropReason } from '../pipeline/reasons.js';
 import type { Services } from '../services.js';
-import type { TableRecord } from '../spill/tables.js';
-import type { LimitVerdict } from '../limits/visit-limits.js';
+import { journalLine, tsvStream } from '../spill/tables.js';
+import { hitTsv } from './row.js';
+import { JournalEntry } from '../buffer/journal-buffer.js';
+import type { LimitTarget, LimitVerdict } from '../limits/visit-limits.js';
 
 export const MAX_HIT_BYTES = 16 * 1024;
 
@@ -104,19 +106,64 @@ function refuse(svc: Services, res: ServerResponse, reason: DropReason, cors: st
   reply(res, status, status === 204 ? undefined : reason, cors);
 }
 
+type Answer = (res: ServerResponse, cors: string | null) => void;
+
+const HITS = tsvStream('hits');
+
+/**
+ * A hit between its pipeline and its answer: the journal tells it when it is
+ * durable (it is answered then), the limits tell it their verdict (its lines stay
+ * in the batch or not); it is counted, accepted or dropped, once both have spoken.
+ */
+class HitInFlight extends JournalEntry implements LimitTarget {
+  private isDurable: boolean | undefined;
+  private verdict: LimitVerdict | undefined;
+
+  constructor(
+    text: string,
+    rows: number,
+    gated: boolean,
+    private readonly svc: Services,
+    private readonly res: ServerResponse,
+    private readonly cors: string | null,
+    private readonly answer: Answer,
+    private readonly kind: string,
+  ) {
+    super(text, rows, gated);
+    if (!gated) this.verdict = 'ok';
+  }
+
+  durable(err: Error | null): void {
+    this.isDurable = err === null;
+    if (err) {
+      this.svc.log.error({ err: err.message }, 'hit not made durable');
+      reply(this.res, 503, 'unavailable', this.cors);
+      return;
+    }
+    this.answer(this.res, this.cors);
+    this.count();
+  }
+
+  limited(verdict: LimitVerdict): void {
+    this.verdict = verdict;
+    this.svc.hits.settle(this, verdict === 'ok');
+    this.count();
+  }
+
+  private count(): void {
+    if (this.isDurable !== true || this.verdict === undefined) return;
+    const { metrics } = this.svc.ingest;
+    if (this.verdict === 'ok') metrics.acceptedOf(this.kind).inc();
+    else metrics.dropped.inc({ reason: this.verdict });
+  }
+}
+
 /**
  * Runs a hit through the pipeline, makes it durable, and answers. `accepted`
  * answers an accepted (or silently dropped) hit: 204, or the pixel's GIF.
- * The visit throttle and rate limit are asked beside the journal write; the
- * hit is counted (accepted, or dropped with their reason) once both answered.
+ * The visit throttle and rate limit are asked beside the journal write.
  */
-function ingest(
-  svc: Services,
-  ctx: HitContext,
-  res: ServerResponse,
-  steps: readonly Step[],
-  accepted: (res: ServerResponse, cors: string | null) => void,
-): void {
+function ingest(svc: Services, ctx: HitContext, res: ServerResponse, steps: readonly Step[], accepted: Answer): void {
   const { deps, metrics } = svc.ingest;
   const dropped = runPipeline(ctx, deps, steps);
   const cors = deps.sites.corsOrigin(ctx.req.origin, ctx.site);
@@ -130,33 +177,12 @@ function ingest(
     return;
   }
   const row = ctx.row!;
-  const records: TableRecord[] = [{ table: 'hits', json: JSON.stringify(row) }];
-  for (const link of ctx.links) records.push({ table: 'identity_links', json: JSON.stringify(link) });
+  let text = journalLine(HITS, hitTsv(row));
+  for (const link of ctx.links) text += journalLine('identity_links', JSON.stringify(link));
   const limited = !deps.limits.off;
-  // Counted once the journal and the limits both answered.
-  let durable: boolean | undefined;
-  let verdict: LimitVerdict | undefined = limited ? undefined : 'ok';
-  const count = () => {
-    if (durable !== true || verdict === undefined) return;
-    if (verdict === 'ok') metrics.acceptedOf(row.kind).inc();
-    else metrics.dropped.inc({ reason: verdict });
-  };
-  const entry = svc.hits.accept(records, limited, (err) => {
-    durable = err === null;
-    if (err) {
-      svc.log.error({ err: err.message }, 'hit not made durable');
-      reply(res, 503, 'unavailable', cors);
-      return;
-    }
-    accepted(res, cors);
-    count();
-  });
-  if (!limited) return;
-  deps.limits.check(limitQuery(ctx), ctx.req.receivedAt, (v) => {
-    verdict = v;
-    svc.hits.settle(entry, v === 'ok');
-    count();
-  });
+  const hit = new HitInFlight(text, 1 + ctx.links.length, limited, svc, res, cors, accepted, row.kind);
+  svc.hits.accept(hit);
+  if (limited) deps.limits.check(limitQuery(ctx), ctx.req.receivedAt, hit);
 }
 
 const noContent = (res: ServerResponse, cors: string | null) => reply(res, 204, undefined, cors);

@@ -1,5 +1,7 @@
-// A hit becomes a row of {db}.hits. Every column is sent: an omitted JSONEachRow
-// field gets the type's zero value on 18.16, not the DEFAULT.
+// A hit becomes a row of {db}.hits, and the row a line of TabSeparated text
+// (hitTsv): half the bytes of the same row as JSON, and cheaper to make, since
+// only free text needs escaping and no key is written. Every column is sent, in
+// HIT_COLUMNS order.
 import { classify } from '../channels/classify.js';
 import { toDateTimeString } from '../clickhouse/sql.js';
 import type { HitInput } from './wire.js';
@@ -32,6 +34,45 @@ export type HitRow = {
   prop_keys: string[];
   prop_values: string[];
 };
+
+/** The columns of a TabSeparated hit line, in order (the INSERT names them). */
+export const HIT_COLUMNS = [
+  'event_id', 'site_id', 'kind', 'ts', 'ts_ms', 'received_at', 'visitor_id', 'ga_cid', 'ym_uid', 'url', 'referrer',
+  'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'click_id_name', 'click_id', 'channel',
+  'source', 'medium', 'campaign', 'user_agent', 'ip_hash', 'prop_keys', 'prop_values',
+] as const satisfies ReadonlyArray<keyof HitRow>;
+
+/** What TabSeparated text must escape in a field: its separators and its escape character. */
+const TSV_SPECIAL = /[\\\t\n\r]/;
+const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', "'": "\\'" };
+const TSV_SPECIALS = /[\\\t\n\r]/g;
+const QUOTED_SPECIALS = /[\\\t\n\r']/g;
+const escapeChar = (c: string) => TSV_ESCAPES[c]!;
+
+/** A free-text field of a TabSeparated line. */
+function tsv(s: string): string {
+  return TSV_SPECIAL.test(s) ? s.replace(TSV_SPECIALS, escapeChar) : s;
+}
+
+/** An Array(String) field: `['a','b']`, each element quoted and escaped. */
+function tsvArray(values: readonly string[]): string {
+  if (values.length === 0) return '[]';
+  return `[${values.map((v) => `'${v.replace(QUOTED_SPECIALS, escapeChar)}'`).join(',')}]`;
+}
+
+/**
+ * The row as one TabSeparated line (without its newline). Fields the pipeline
+ * has already constrained to safe characters (ids checked by pattern, times,
+ * the channel vocabulary, the hex IP hash) are written as they are.
+ */
+export function hitTsv(r: HitRow): string {
+  return [
+    r.event_id, r.site_id, r.kind, r.ts, r.ts_ms, r.received_at, tsv(r.visitor_id), tsv(r.ga_cid), tsv(r.ym_uid), tsv(r.url),
+    tsv(r.referrer), tsv(r.utm_source), tsv(r.utm_medium), tsv(r.utm_campaign), tsv(r.utm_term), tsv(r.utm_content),
+    r.click_id_name, tsv(r.click_id), r.channel, tsv(r.source), tsv(r.medium), tsv(r.campaign), tsv(r.user_agent), r.ip_hash,
+    tsvArray(r.prop_keys), tsvArray(r.prop_values),
+  ].join('\t');
+}
 
 /** Click ids in the order they are looked for; the first present wins. */
 export const CLICK_IDS = ['gclid', 'yclid', 'fbclid', 'msclkid', 'ttclid', 'vkclid', 'gbraid', 'wbraid', 'dclid', 'twclid', 'li_fat_id'] as const;

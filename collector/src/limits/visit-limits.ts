@@ -23,20 +23,45 @@ local prefix = ARGV[1]
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local minute = ARGV[4]
-local out = {}
-local i = 0
+local modes, sites, whos, rates = {}, {}, {}, {}
+local n = 0
 for mode, site, who, ip in string.gmatch(ARGV[5], '([012])\\t([^\\t]*)\\t([^\\t]*)\\t([^\\n]*)\\n') do
-  i = i + 1
-  local r = 0
-  if limit > 0 then
-    local rl = prefix .. 'rl:' .. site .. ':' .. ip .. ':' .. minute
-    local n = redis.call('INCR', rl)
-    if n == 1 then redis.call('EXPIRE', rl, 60) end
-    if n > limit then r = 2 end
+  n = n + 1
+  modes[n], sites[n], whos[n], rates[n] = mode, site, who, site .. ':' .. ip
+end
+-- The rate limit: one INCRBY per site and address of the call (one NAT or office
+-- sends many hits per turn); the j-th hit of a key in the call is its
+-- (before + j)-th of the minute.
+local over = {}
+if limit > 0 then
+  local count, order = {}, {}
+  for i = 1, n do
+    local k = rates[i]
+    local c = count[k]
+    if c == nil then
+      c = 0
+      order[#order + 1] = k
+    end
+    count[k] = c + 1
+    over[i] = c + 1
   end
-  if r == 0 and window > 0 and mode ~= '0' then
-    local th = prefix .. 'th:' .. site .. ':' .. who
-    if mode == '2' then
+  local before = {}
+  for _, k in ipairs(order) do
+    local rl = prefix .. 'rl:' .. k .. ':' .. minute
+    local total = redis.call('INCRBY', rl, count[k])
+    if total == count[k] then redis.call('EXPIRE', rl, 60) end
+    before[k] = total - count[k]
+  end
+  for i = 1, n do over[i] = before[rates[i]] + over[i] > limit end
+end
+local out = {}
+for i = 1, n do
+  local r = 0
+  if over[i] then
+    r = 2
+  elseif window > 0 and modes[i] ~= '0' then
+    local th = prefix .. 'th:' .. sites[i] .. ':' .. whos[i]
+    if modes[i] == '2' then
       redis.call('SET', th, '1', 'EX', window)
     elseif not redis.call('SET', th, '1', 'EX', window, 'NX') then
       r = 1
@@ -66,7 +91,10 @@ const VERDICTS: Record<string, LimitVerdict> = { '0': 'ok', '1': 'throttled', '2
 const SEPARATORS = /[\t\n]/g;
 const safe = (s: string) => (s.includes('\t') || s.includes('\n') ? s.replace(SEPARATORS, ' ') : s);
 
-export type LimitCallback = (verdict: LimitVerdict) => void;
+/** Who hears a hit's verdict: an object per hit, not a closure (the hot path makes one per hit already). */
+export interface LimitTarget {
+  limited(verdict: LimitVerdict): void;
+}
 type WithScript = Redis & { tlVisitLimits(...args: Array<string | number>): Promise<string> };
 
 export class VisitLimits {
@@ -74,7 +102,7 @@ export class VisitLimits {
   /** This turn's packed lines, by minute (a turn rarely spans two). */
   private lines = '';
   private minute = 0;
-  private waiting: LimitCallback[] = [];
+  private waiting: LimitTarget[] = [];
 
   constructor(
     redis: Redis,
@@ -91,11 +119,11 @@ export class VisitLimits {
     return this.throttleSeconds === 0 && this.perMinute === 0;
   }
 
-  /** Calls `done` with the verdict once this turn's checks are answered (or Redis failed: 'ok'). */
-  check(q: LimitQuery, now: number, done: LimitCallback): void {
+  /** Tells `target` the verdict once this turn's checks are answered (or Redis failed: 'ok'). */
+  check(q: LimitQuery, now: number, target: LimitTarget): void {
     const throttle = q.throttle && this.throttleSeconds > 0;
     if (!throttle && this.perMinute === 0) {
-      done('ok');
+      target.limited('ok');
       return;
     }
     const minute = Math.floor(now / 60_000);
@@ -105,7 +133,7 @@ export class VisitLimits {
       setImmediate(() => this.flush());
     }
     this.lines += `${!throttle ? '0' : q.fresh ? '2' : '1'}\t${q.siteId}\t${safe(q.who)}\t${q.ipKey}\n`;
-    this.waiting.push(done);
+    this.waiting.push(target);
   }
 
   private flush(): void {
@@ -115,7 +143,7 @@ export class VisitLimits {
     this.waiting = [];
     this.lines = '';
     const answer = (verdicts: string) => {
-      for (let i = 0; i < batch.length; i++) batch[i]!(VERDICTS[verdicts[i] ?? '0'] ?? 'ok');
+      for (let i = 0; i < batch.length; i++) batch[i]!.limited(VERDICTS[verdicts[i] ?? '0'] ?? 'ok');
     };
     this.redis
       .tlVisitLimits(this.redis.options.keyPrefix ?? '', this.throttleSeconds, this.perMinute, this.minute, lines)

@@ -16,7 +16,7 @@ import { clientIpResolver, type ClientIpResolver } from '../privacy/client-ip.js
 import { DailySalt } from '../privacy/salt.js';
 import { loadSites } from '../sites/registry.js';
 import { Spill } from '../spill/spill.js';
-import { insertTables, PRESERIALISED, type Tables } from '../spill/tables.js';
+import { insertTables, type Tables } from '../spill/tables.js';
 import type { PipelineDeps } from './context.js';
 
 export type Ingest = {
@@ -58,7 +58,7 @@ export async function createIngest(config: Config, settings: Record<string, stri
     });
   });
   const metrics = createMetrics();
-  const clickhouse = connect(config.clickhouse, config.clickhouse.database, settings, PRESERIALISED);
+  const clickhouse = connect(config.clickhouse, config.clickhouse.database, settings);
   const insert = (tables: Tables) => insertTables(clickhouse, tables, p.insertTimeoutMs);
   const dir = p.spoolDir ?? join(ROOT, '.spool', config.clickhouse.database);
   const start = Date.now();

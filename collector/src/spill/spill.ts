@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/registry.js';
 import { fileName, replayable } from './files.js';
 import { isRejectedData } from './rejected.js';
-import { journalLine, parseJournal, type Tables } from './tables.js';
+import { bodyOf, journalText, parseJournal, type Tables } from './tables.js';
 
 const REDIS_KEY = 'spill:batches';
 const BACKOFF_MIN_MS = 250;
@@ -29,6 +29,16 @@ export type SpillOptions = {
   metrics: Metrics;
 };
 
+/**
+ * A batch from the Redis list: journal text, or (written by versions before the
+ * journal format was used there) a JSON object of row arrays per table.
+ */
+function spilledTables(item: Buffer): Tables {
+  if (item[0] !== 0x7b /* { */) return parseJournal(item).tables;
+  const old = JSON.parse(item.toString('utf8')) as Record<string, string[]>;
+  return Object.fromEntries(Object.entries(old).map(([table, rows]) => [table, bodyOf(rows)]));
+}
+
 export class Spill {
   /** ClickHouse refused the last insert: new batches go straight to the spill until a replay succeeds. */
   clickhouseDown = false;
@@ -42,17 +52,21 @@ export class Spill {
   constructor(private readonly o: SpillOptions) {}
 
   /**
-   * Moves a sealed journal segment's batch to the spill: into Redis (then the
-   * segment file is removed), else the file itself becomes a spooled batch.
+   * Moves a sealed journal segment's batch (its kept journal lines) to the spill:
+   * into Redis, else into a spool file; then the segment file is removed. Should
+   * both fail, the segment file stays and the next start replays it.
    */
-  async put(tables: Tables, segmentPath: string, rows: number): Promise<void> {
+  async put(journal: Buffer, segmentPath: string, rows: number): Promise<void> {
     try {
-      await this.o.redis.rpush(REDIS_KEY, JSON.stringify(tables));
+      await this.o.redis.rpush(REDIS_KEY, journal);
       unlinkSync(segmentPath);
       this.o.metrics.spilled.inc({ to: 'redis' });
       this.o.log.warn({ rows }, 'batch spilled to redis');
     } catch (err) {
-      renameSync(segmentPath, join(this.o.dir, fileName('s', this.o.pid, this.o.start, ++this.seq)));
+      const spooled = join(this.o.dir, fileName('s', this.o.pid, this.o.start, ++this.seq));
+      writeFileSync(`${spooled}.tmp`, journal);
+      renameSync(`${spooled}.tmp`, spooled);
+      unlinkSync(segmentPath);
       this.o.metrics.spilled.inc({ to: 'disk' });
       this.o.log.warn({ rows, err: (err as Error).message }, 'redis unavailable too; batch spooled to disk');
     }
@@ -94,7 +108,7 @@ export class Spill {
       for (const f of replayable(this.o.dir, this.o.pid, this.o.start)) {
         if (this.stopped) return;
         const path = join(this.o.dir, f.name);
-        const { tables, rows } = parseJournal(readFileSync(path, 'utf8'));
+        const { tables, rows } = parseJournal(readFileSync(path));
         if (rows > 0) await this.insertOrSetAside(tables);
         unlinkSync(path);
         this.o.metrics.replayed.inc({ from: 'disk' });
@@ -102,15 +116,15 @@ export class Spill {
       }
       for (;;) {
         if (this.stopped) return;
-        let item: string | null;
+        let item: Buffer | null;
         try {
-          item = await this.o.redis.lindex(REDIS_KEY, 0);
+          item = await this.o.redis.lindexBuffer(REDIS_KEY, 0);
         } catch {
           redisOk = false;
           break;
         }
         if (item === null) break;
-        await this.insertOrSetAside(JSON.parse(item) as Tables);
+        await this.insertOrSetAside(spilledTables(item));
         // LREM by value: removes exactly the batch replayed, even if another
         // collector popped the list meanwhile.
         await this.o.redis.lrem(REDIS_KEY, 1, item).catch(() => {
@@ -142,8 +156,7 @@ export class Spill {
     } catch (err) {
       if (!isRejectedData(err)) throw err;
       const name = `bad-${this.o.pid}-${this.o.start}-${++this.seq}.ndjson`;
-      const lines = Object.entries(tables).flatMap(([table, rows]) => rows.map((json) => journalLine({ table, json })));
-      writeFileSync(join(this.o.dir, name), lines.join(''));
+      writeFileSync(join(this.o.dir, name), journalText(tables));
       this.o.metrics.rejected.inc();
       this.o.log.error({ err: (err as Error).message, file: name }, 'ClickHouse refused the data of a batch; set aside');
     }
