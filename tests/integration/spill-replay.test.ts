@@ -59,7 +59,7 @@ describe('replay of a dead instance’s files', () => {
     expect(rows.map((r) => r.event_id)).toEqual(['after0001', 'journal001', 'spooled01']);
     const bad = readdirSync(spool).filter((f) => f.startsWith('bad-'));
     expect(bad).toHaveLength(1);
-    expect(readFileSync(join(spool, bad[0]!), 'utf8')).toBe('hits\t{"nope":1}\n');
+    expect(readFileSync(join(spool, bad[0]!), 'utf8')).toBe('=hits\t11\n{"nope":1}\n');
     expect(readdirSync(spool).filter((f) => f.includes(`-${DEAD_PID}-`))).toEqual([]);
     const metrics = await (await fetch(`${c.url}/metrics`)).text();
     expect(metrics).toMatch(/throughline_batches_rejected_total 1/);

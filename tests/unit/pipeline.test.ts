@@ -20,7 +20,7 @@ import { anonymizeIp, hashIp, IpHasher } from '../../collector/src/privacy/ip.js
 import type { DailySalt } from '../../collector/src/privacy/salt.js';
 import { loadSites } from '../../collector/src/sites/registry.js';
 import { fileName, replayable } from '../../collector/src/spill/files.js';
-import { journalLine, journalText, keptLines, parseJournal, tablesOf } from '../../collector/src/spill/tables.js';
+import { batchOf, journalLine, journalOf, journalText, parseJournal } from '../../collector/src/spill/tables.js';
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -220,41 +220,33 @@ describe('pixel', () => {
 });
 
 describe('journal files', () => {
-  it('reads back what was written, skipping a torn last line', () => {
-    const text = journalLine('hits', '{"a":1}') + journalLine('identity_links', '{"b":2}') + journalLine('hits', '{"c":"é"}') + 'hits\t{"a":';
-    const { tables, rows } = parseJournal(text);
-    expect(rows).toBe(3);
-    expect(Object.fromEntries(Object.entries(tables).map(([t, body]) => [t, body.toString('utf8')]))).toEqual({
-      hits: '{"a":1}\n{"c":"é"}\n',
-      identity_links: '{"b":2}\n',
-    });
-  });
-  it('splits a batch into insert bodies per table, leaving out the lines of refused hits', () => {
-    const first = Buffer.from(journalLine('hits', '{"e":1}') + journalLine('hits', '{"e":2}') + journalLine('identity_links', '{"l":2}') + journalLine('hits', '{"e":3}'));
-    const second = Buffer.from(journalLine('hits', '{"e":4}') + journalLine('hits', '{"e":5}'));
-    // hit 2 (lines 1 and 2 of the first write) and hit 5 (line 1 of the second) were refused
-    const kept = keptLines([
-      { buf: first, excluded: [1, 2] },
-      { buf: second, excluded: [1] },
+  const rowsOf = (tables: Record<string, Buffer>) => Object.fromEntries(Object.entries(tables).map(([t, body]) => [t, body.toString('utf8')]));
+
+  it('reads back blocks and the lines of earlier versions, skipping a torn end', () => {
+    const blocks = journalOf([
+      { stream: 'hits', buf: Buffer.from('{"a":1}\n{"c":"é"}\n') },
+      { stream: 'identity_links', buf: Buffer.from('{"b":2}\n') },
     ]);
-    expect(kept.toString()).toBe(journalLine('hits', '{"e":1}') + journalLine('hits', '{"e":3}') + journalLine('hits', '{"e":4}'));
-    const { tables: keptTables, rows: keptRows } = tablesOf(
-      [
-        { buf: first, excluded: [2, 1] },
-        { buf: second, excluded: [1] },
-      ],
-      false,
-    );
-    expect(keptRows).toBe(3);
-    expect(keptTables.hits!.toString()).toBe('{"e":1}\n{"e":3}\n{"e":4}\n');
-    expect(keptTables.identity_links).toBeUndefined();
-    const { tables, rows } = tablesOf([{ buf: Buffer.concat([first, second]), excluded: null }], false);
-    expect(rows).toBe(6);
-    expect(tables.hits!.toString()).toBe('{"e":1}\n{"e":2}\n{"e":3}\n{"e":4}\n{"e":5}\n');
-    expect(tables.identity_links!.toString()).toBe('{"l":2}\n');
-    expect(journalText(tables).toString()).toBe(
-      ['{"e":1}', '{"e":2}', '{"e":3}', '{"e":4}', '{"e":5}'].map((j) => journalLine('hits', j)).join('') + journalLine('identity_links', '{"l":2}'),
-    );
+    expect(blocks.toString()).toBe('=hits\t19\n{"a":1}\n{"c":"é"}\n=identity_links\t8\n{"b":2}\n');
+    const legacy = journalLine('hits', '{"d":4}');
+    const torn = journalOf([{ stream: 'hits', buf: Buffer.from('{"e":5}\n{"f":6}\n') }]).subarray(0, -4);
+    const { tables, rows } = parseJournal(Buffer.concat([blocks, Buffer.from(legacy), torn]));
+    expect(rows).toBe(5);
+    expect(rowsOf(tables)).toEqual({ hits: '{"a":1}\n{"c":"é"}\n{"d":4}\n{"e":5}\n', identity_links: '{"b":2}\n' });
+    expect(parseJournal(journalLine('hits', '{"a":1}') + 'hits\t{"a":').rows).toBe(1);
+  });
+  it('puts a segment’s blocks end to end per stream, leaving out the rows of refused hits', () => {
+    const blocks = [
+      { stream: 'hits.tsv', buf: Buffer.from('h1\nh2\nh3\n'), excluded: [1] },
+      { stream: 'identity_links', buf: Buffer.from('{"l":2}\n'), excluded: [0] },
+      { stream: 'hits.tsv', buf: Buffer.from('h4\nh5\n'), excluded: null },
+      { stream: 'identity_links', buf: Buffer.from('{"l":5}\n'), excluded: null },
+    ];
+    const tables = batchOf(blocks);
+    expect(rowsOf(tables)).toEqual({ 'hits.tsv': 'h1\nh3\nh4\nh5\n', identity_links: '{"l":5}\n' });
+    // A block taken whole is not copied.
+    expect(batchOf([blocks[2]!])['hits.tsv']).toBe(blocks[2]!.buf);
+    expect(journalText(tables).toString()).toBe('=hits.tsv\t12\nh1\nh3\nh4\nh5\n=identity_links\t8\n{"l":5}\n');
   });
   it('reads no table name from a file that could reach the INSERT statement', () => {
     const { tables, rows } = parseJournal('hits; DROP TABLE x\t{"a":1}\nhits\t{"b":1}\n');

@@ -1,13 +1,14 @@
 // The durable buffer between the hit pipeline and ClickHouse.
 //
-// A hit is acknowledged only once it is in the local journal: lines that arrive
-// during one event-loop turn are appended with one write (group commit), then all
-// of them are acknowledged. The journal is cut into segments; the bytes of each
-// write are also kept in memory (Buffers, outside the JavaScript heap, so a
-// second's worth of rows costs the garbage collector nothing) as the segment's
-// batch. A segment is sealed when it reaches BATCH_MAX_ROWS rows, BATCH_MAX_BYTES
-// bytes, or BATCH_MAX_MS of age; its lines are then split into one insert body per
-// table and sent to ClickHouse (one insert at a time, so parts stay few); the
+// A hit is acknowledged only once it is in the local journal: rows that arrive
+// during one event-loop turn are appended with one write (group commit), a block
+// per stream (spill/tables.ts), then all of them are acknowledged. The journal is
+// cut into segments; the rows of each block are also kept in memory (Buffers,
+// outside the JavaScript heap, so a second's worth of rows costs the garbage
+// collector nothing) as the segment's batch. A segment is sealed when it reaches
+// BATCH_MAX_ROWS rows, BATCH_MAX_BYTES bytes, or BATCH_MAX_MS of age; its blocks,
+// put end to end per stream, are sent to ClickHouse as they are (one insert at a
+// time, so parts stay few); the
 // segment file is deleted once the insert succeeded. A failed insert moves the
 // batch to the spill (Redis, else the spool directory) for replay with back-off.
 // SIGKILL leaves the journal behind; the next start replays it. Written data
@@ -20,7 +21,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/registry.js';
 import { fileName } from '../spill/files.js';
 import type { Spill } from '../spill/spill.js';
-import { keptLines, tablesOf, type JournalChunk, type Tables } from '../spill/tables.js';
+import { batchOf, journalOf, journalText, type JournalBlock, type Tables } from '../spill/tables.js';
 
 const writeAsync = promisify(write);
 const fdatasyncAsync = promisify(fdatasync);
@@ -45,7 +46,7 @@ export type JournalBufferOptions = {
 type Segment = {
   path: string;
   fd: number;
-  chunks: JournalChunk[];
+  blocks: JournalBlock[];
   rows: number;
   bytes: number;
   /** Entries of this segment whose verdict is still pending; the batch is complete when none is. */
@@ -55,38 +56,55 @@ type Segment = {
 
 export class ClosedError extends Error {}
 
+/** Rows of one stream that an entry brings besides its main row. */
+export type MoreRows = { stream: string; text: string; rows: number; line: number };
+
 /**
- * One hit's journal lines on their way in. The caller extends it with what its
- * answer needs and implements `durable`, called once the lines are in the journal
- * (err null) or could not be put there: one object per hit, no closures.
+ * One hit on its way in: one row of its main stream, and maybe rows of others.
+ * The caller extends it with what its answer needs and implements `durable`,
+ * called once the rows are in the journal (err null) or could not be put there:
+ * one object per hit, no closures.
  */
 export abstract class JournalEntry {
-  /** Whether the lines join the batch: undefined while the visit throttle and rate limit have not answered. */
+  /** Whether the rows join the batch: undefined while the visit throttle and rate limit have not answered. */
   keep: boolean | undefined;
   seg: Segment | null = null;
-  chunk: JournalChunk | null = null;
-  /** The entry's first line within its chunk. */
+  /** The blocks of the group commit that wrote the entry. */
+  blocks: JournalBlock[] | null = null;
+  /** The number of the entry's main row within its block. */
   line = 0;
 
   /**
-   * `text`: the entry's journal lines (spill/tables.ts journalLine), `rows` of them.
-   * `gated`: the batch must wait for the verdict (JournalBuffer.settle).
+   * `text`: the main row (ending in a newline) of `stream`; `more`: rows of other
+   * streams, or null. `gated`: the batch must wait for the verdict (JournalBuffer.settle).
    */
   constructor(
+    readonly stream: string,
     readonly text: string,
-    readonly rows: number,
     gated: boolean,
+    readonly more: MoreRows[] | null = null,
   ) {
     this.keep = gated ? undefined : true;
+  }
+
+  get rows(): number {
+    let n = 1;
+    if (this.more) for (const m of this.more) n += m.rows;
+    return n;
   }
 
   abstract durable(err: Error | null): void;
 }
 
+function excludeRows(blocks: JournalBlock[], stream: string, first: number, rows: number): void {
+  const block = blocks.find((b) => b.stream === stream)!;
+  const lines = (block.excluded ??= []);
+  for (let i = 0; i < rows; i++) lines.push(first + i);
+}
+
 function exclude(e: JournalEntry): void {
-  const chunk = e.chunk!;
-  const lines = (chunk.excluded ??= []);
-  for (let i = 0; i < e.rows; i++) lines.push(e.line + i);
+  excludeRows(e.blocks!, e.stream, e.line, 1);
+  if (e.more) for (const m of e.more) excludeRows(e.blocks!, m.stream, m.line, m.rows);
 }
 
 /** Resolves when every verdict of the segment's hits is in. */
@@ -95,10 +113,8 @@ function settled(seg: Segment): Promise<void> {
   return new Promise((resolve) => seg.onSettled.push(resolve));
 }
 
-/** The segment's batch: its kept lines split into an insert body per table. */
-function batchOf(seg: Segment): Tables {
-  return tablesOf(seg.chunks, false).tables;
-}
+/** The rows of one stream gathered for the next group commit. */
+type Gathering = { text: string; rows: number };
 
 export class JournalBuffer {
   /** Rows inserted into ClickHouse by this buffer (replays not counted). */
@@ -106,8 +122,8 @@ export class JournalBuffer {
   private seq = 0;
   private segment: Segment;
   private readonly sealed: Segment[] = [];
-  /** Journal text of the entries waiting for the next group commit. */
-  private text = '';
+  /** Rows of the entries waiting for the next group commit, per stream. */
+  private gathering = new Map<string, Gathering>();
   private entries: JournalEntry[] = [];
   private scheduled = false;
   private readonly drainSoon = () => void this.drain();
@@ -142,12 +158,25 @@ export class JournalBuffer {
       entry.durable(new ClosedError('shutting down'));
       return;
     }
-    this.text += entry.text;
+    entry.line = this.gather(entry.stream, entry.text, 1);
+    if (entry.more) for (const m of entry.more) m.line = this.gather(m.stream, m.text, m.rows);
     this.entries.push(entry);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.drainSoon);
     }
+  }
+
+  /** Adds rows to the next commit's block of their stream; returns the number of the first. */
+  private gather(stream: string, text: string, rows: number): number {
+    const g = this.gathering.get(stream);
+    if (g === undefined) {
+      this.gathering.set(stream, { text, rows });
+      return 0;
+    }
+    g.text += text;
+    g.rows += rows;
+    return g.rows - rows;
   }
 
   /** The verdict on an accepted entry: keep its lines in the batch, or leave them out. Once per entry. */
@@ -172,9 +201,11 @@ export class JournalBuffer {
 
   private async commitLoop(): Promise<void> {
     while (this.entries.length > 0) {
-      const buf = Buffer.from(this.text, 'utf8');
+      const blocks: JournalBlock[] = [];
+      for (const [stream, g] of this.gathering) blocks.push({ stream, buf: Buffer.from(g.text, 'utf8'), excluded: null });
+      const buf = journalOf(blocks);
       const entries = this.entries;
-      this.text = '';
+      this.gathering.clear();
       this.entries = [];
       const seg = this.segment;
       try {
@@ -195,12 +226,10 @@ export class JournalBuffer {
         }
         continue;
       }
-      const chunk: JournalChunk = { buf, excluded: null };
-      seg.chunks.push(chunk);
+      seg.blocks.push(...blocks);
       let rows = 0;
       for (const e of entries) {
-        e.chunk = chunk;
-        e.line = rows;
+        e.blocks = blocks;
         rows += e.rows;
         if (e.keep === undefined) {
           e.seg = seg;
@@ -251,7 +280,7 @@ export class JournalBuffer {
 
   private open(): Segment {
     const path = join(this.o.dir, fileName('j', this.o.pid, this.o.start, ++this.seq));
-    return { path, fd: openSync(path, 'a'), chunks: [], rows: 0, bytes: 0, unsettled: 0, onSettled: [] };
+    return { path, fd: openSync(path, 'a'), blocks: [], rows: 0, bytes: 0, unsettled: 0, onSettled: [] };
   }
 
   /** Closes the current segment (when it holds rows) and hands its batch to the inserter. */
@@ -271,7 +300,7 @@ export class JournalBuffer {
 
   private toSpill(seg: Segment): Promise<void> {
     return settled(seg)
-      .then(() => this.o.spill.put(keptLines(seg.chunks), seg.path, seg.rows))
+      .then(() => this.o.spill.put(journalText(batchOf(seg.blocks)), seg.path, seg.rows))
       .catch((err: unknown) => this.o.log.error({ err: String(err), file: seg.path }, 'spill failed; the journal segment stays for replay'))
       .finally(() => this.release(seg.rows));
   }
@@ -289,7 +318,7 @@ export class JournalBuffer {
           await settled(seg);
           if (!this.o.spill.clickhouseDown) {
             try {
-              await this.o.insert(batchOf(seg));
+              await this.o.insert(batchOf(seg.blocks));
               unlinkSync(seg.path);
               this.sealed.shift();
               this.written += seg.rows;

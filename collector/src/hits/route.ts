@@ -16,9 +16,9 @@ import { runPipeline, STEPS } from '../pipeline/pipeline.js';
 import { limitQuery } from '../pipeline/steps/limits.js';
 import { DROP_STATUS, drop, type DropReason } from '../pipeline/reasons.js';
 import type { Services } from '../services.js';
-import { journalLine, tsvStream } from '../spill/tables.js';
+import { tsvStream } from '../spill/tables.js';
 import { hitTsv } from './row.js';
-import { JournalEntry } from '../buffer/journal-buffer.js';
+import { JournalEntry, type MoreRows } from '../buffer/journal-buffer.js';
 import type { LimitTarget, LimitVerdict } from '../limits/visit-limits.js';
 
 export const MAX_HIT_BYTES = 16 * 1024;
@@ -121,7 +121,7 @@ class HitInFlight extends JournalEntry implements LimitTarget {
 
   constructor(
     text: string,
-    rows: number,
+    more: MoreRows[] | null,
     gated: boolean,
     private readonly svc: Services,
     private readonly res: ServerResponse,
@@ -129,7 +129,7 @@ class HitInFlight extends JournalEntry implements LimitTarget {
     private readonly answer: Answer,
     private readonly kind: string,
   ) {
-    super(text, rows, gated);
+    super(HITS, text, gated, more);
     if (!gated) this.verdict = 'ok';
   }
 
@@ -177,10 +177,9 @@ function ingest(svc: Services, ctx: HitContext, res: ServerResponse, steps: read
     return;
   }
   const row = ctx.row!;
-  let text = journalLine(HITS, hitTsv(row));
-  for (const link of ctx.links) text += journalLine('identity_links', JSON.stringify(link));
+  const links = ctx.links.length === 0 ? null : [{ stream: 'identity_links', text: ctx.links.map((l) => `${JSON.stringify(l)}\n`).join(''), rows: ctx.links.length, line: 0 }];
   const limited = !deps.limits.off;
-  const hit = new HitInFlight(text, 1 + ctx.links.length, limited, svc, res, cors, accepted, row.kind);
+  const hit = new HitInFlight(`${hitTsv(row)}\n`, links, limited, svc, res, cors, accepted, row.kind);
   svc.hits.accept(hit);
   if (limited) deps.limits.check(limitQuery(ctx), ctx.req.receivedAt, hit);
 }

@@ -1,11 +1,13 @@
-// A batch as it moves between the buffer, the spill and ClickHouse. On the way
-// in, each row is serialised once, as a journal line `<stream>\t<row>\n`, where
-// the stream names the table and the row's format: `<table>` for a JSONEachRow
-// row, `<table>.tsv` for a TabSeparated row in the table's TSV_COLUMNS order
-// (hits, the bulk of the traffic; JSON hit rows from earlier versions replay as they are);
-// the journal, the in-memory batch (Buffers, outside the JavaScript heap) and
-// the spill all hold those same bytes. Only when a batch is inserted are its
-// lines split by table into insert bodies, with one pass over the bytes.
+// A batch as it moves between the buffer, the spill and ClickHouse. Each row is
+// serialised once, on arrival, in the format its stream names: `<table>` for a
+// JSONEachRow row, `<table>.tsv` for a TabSeparated row in the table's
+// TSV_COLUMNS order (hits, the bulk of the traffic). Journal text is a sequence of
+// blocks, each the rows of one stream written by one group commit:
+//   =<stream>\t<bytes>\n<rows, each ending in \n>
+// so a batch is its blocks' row bytes put end to end, per stream, and goes to
+// ClickHouse without a pass over its lines (one is made only to leave out rows
+// the limits refused). Journal and spill files of earlier versions hold lines
+// `<stream>\t<row>\n` instead; they are read as well.
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '../clickhouse/client.js';
 import { HIT_COLUMNS } from '../hits/row.js';
@@ -13,14 +15,30 @@ import { HIT_COLUMNS } from '../hits/row.js';
 /** Each stream's rows as the body of its insert: lines, each ending in `\n`. */
 export type Tables = Record<string, Buffer>;
 
+/** The rows of one stream from one group commit; `excluded`: the numbers of its rows left out of the batch. */
+export type JournalBlock = { stream: string; buf: Buffer; excluded: number[] | null };
+
 /** The columns of the tables written as TabSeparated, in the order of their fields. */
 const TSV_COLUMNS: Record<string, readonly string[]> = { hits: HIT_COLUMNS };
 
 /** The stream of a table's TabSeparated rows. */
 export const tsvStream = (table: string) => `${table}.tsv`;
 
+/** A line in the format of earlier versions' journals (still read; tests write them). */
 export function journalLine(stream: string, row: string): string {
   return `${stream}\t${row}\n`;
+}
+
+/** Journal text of blocks: a header, then the rows, for each. */
+export function journalOf(blocks: ReadonlyArray<{ stream: string; buf: Buffer }>): Buffer {
+  const parts: Buffer[] = [];
+  for (const { stream, buf } of blocks) parts.push(Buffer.from(`=${stream}\t${buf.length}\n`, 'latin1'), buf);
+  return parts.length === 2 ? Buffer.concat(parts, parts[0]!.length + parts[1]!.length) : Buffer.concat(parts);
+}
+
+/** The batch as journal text (a spilled or set-aside batch is kept in the journal's format). */
+export function journalText(tables: Tables): Buffer {
+  return journalOf(Object.entries(tables).map(([stream, buf]) => ({ stream, buf })));
 }
 
 /** The INSERT that takes a stream's body. */
@@ -35,85 +53,80 @@ function insertStatement(stream: string): string {
 
 const NL = 0x0a;
 const TAB = 0x09;
+/** `=`: the first byte of a block header (a stream name starts with a letter). */
+const BLOCK = 0x3d;
 /** A stream name as it may appear in a journal line (its table is written into the INSERT). */
 const STREAM = /^[A-Za-z_][A-Za-z0-9_]*(\.tsv)?$/;
 
 /**
- * Journal text, as written by one group commit. `excluded` holds the line
- * numbers (within this chunk) of rows left out of the batch: hits the visit
- * throttle or the rate limit refused after they were journaled.
+ * The batch of a segment's blocks: per stream, the rows of its blocks end to
+ * end, without the excluded ones. A block without exclusions is taken whole.
  */
-export type JournalChunk = { buf: Buffer; excluded: number[] | null };
-
-/** The journal lines of the chunks without the excluded ones, as one buffer. */
-export function keptLines(chunks: readonly JournalChunk[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const { buf, excluded } of chunks) {
+export function batchOf(blocks: readonly JournalBlock[]): Tables {
+  const parts: Record<string, Buffer[]> = {};
+  for (const { stream, buf, excluded } of blocks) {
+    const into = (parts[stream] ??= []);
     if (excluded === null) {
-      parts.push(buf);
+      into.push(buf);
       continue;
     }
     const skip = new Set(excluded);
-    let start = 0;
-    for (let line = 0; start < buf.length; line++) {
-      let end = buf.indexOf(NL, start);
-      if (end === -1) end = buf.length - 1;
-      if (!skip.has(line)) parts.push(buf.subarray(start, end + 1));
-      start = end + 1;
-    }
-  }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-}
-
-/**
- * Splits journal text into insert bodies per stream, leaving out excluded lines.
- * `validate` (text read back from a file or the spill) also skips lines that are
- * not `<stream>\t<row>`; a torn last line (the process died mid-write, so
- * it was never acknowledged) is always skipped. Once a second for a whole batch:
- * it copies line ranges into one buffer per table, with no object per line.
- */
-export function tablesOf(chunks: readonly JournalChunk[], validate: boolean): { tables: Tables; rows: number } {
-  /** Per table: the lines to copy, as triples (chunk, start, end), and their bytes. */
-  const ranges: Record<string, number[]> = {};
-  const sizes: Record<string, number> = {};
-  let rows = 0;
-  let table = '';
-  for (let c = 0; c < chunks.length; c++) {
-    const { buf, excluded } = chunks[c]!;
-    const skip = excluded === null ? null : [...excluded].sort((x, y) => x - y);
-    let next = 0; // the first entry of `skip` not behind the current line
-    let start = 0;
-    for (let line = 0; start < buf.length; line++) {
+    for (let start = 0, line = 0; start < buf.length; line++) {
       const end = buf.indexOf(NL, start);
-      if (end === -1) break; // torn
-      if (skip !== null) while (next < skip.length && skip[next]! < line) next++;
-      const tab = skip !== null && skip[next] === line ? -1 : buf.indexOf(TAB, start);
-      if (tab > start && tab < end) {
-        if (!spells(buf, start, tab, table)) table = buf.toString('latin1', start, tab);
-        if (!validate || (STREAM.test(table) && isRow(table, buf.toString('utf8', tab + 1, end)))) {
-          (ranges[table] ??= []).push(c, tab + 1, end + 1);
-          sizes[table] = (sizes[table] ?? 0) + end + 1 - (tab + 1);
-          rows++;
-        }
-      }
+      if (end === -1) break;
+      if (!skip.has(line)) into.push(buf.subarray(start, end + 1));
       start = end + 1;
     }
   }
   const tables: Tables = {};
-  for (const [name, r] of Object.entries(ranges)) {
-    const body = Buffer.allocUnsafe(sizes[name]!);
-    let off = 0;
-    for (let i = 0; i < r.length; i += 3) off += chunks[r[i]!]!.buf.copy(body, off, r[i + 1], r[i + 2]);
-    tables[name] = body;
-  }
-  return { tables, rows };
+  for (const [stream, bufs] of Object.entries(parts)) tables[stream] = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
+  return tables;
 }
 
-/** Whether buf[start, end) holds the characters of `name` (table names are ASCII). */
-function spells(buf: Buffer, start: number, end: number, name: string): boolean {
-  if (end - start !== name.length) return false;
-  for (let i = 0; i < name.length; i++) if (buf[start + i] !== name.charCodeAt(i)) return false;
-  return true;
+/**
+ * Reads journal text back (a journal or spool file, or a batch from the spill):
+ * blocks, and lines of earlier versions. Only complete rows of the form their
+ * stream names are kept: the end of a file whose writer died mid-write (never
+ * acknowledged) is left out, and so is anything that is not a row.
+ */
+export function parseJournal(text: string | Buffer): { tables: Tables; rows: number } {
+  const buf = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  const parts: Record<string, Buffer[]> = {};
+  let rows = 0;
+  const keep = (stream: string, start: number, end: number) => {
+    if (STREAM.test(stream) && isRow(stream, buf.toString('utf8', start, end))) {
+      (parts[stream] ??= []).push(buf.subarray(start, end + 1));
+      rows++;
+    }
+  };
+  let pos = 0;
+  while (pos < buf.length) {
+    const nl = buf.indexOf(NL, pos);
+    if (nl === -1) break; // torn
+    const tab = buf.indexOf(TAB, pos);
+    if (tab === -1 || tab > nl) {
+      pos = nl + 1; // not a journal line
+      continue;
+    }
+    if (buf[pos] !== BLOCK) {
+      keep(buf.toString('latin1', pos, tab), tab + 1, nl);
+      pos = nl + 1;
+      continue;
+    }
+    const stream = buf.toString('latin1', pos + 1, tab);
+    const bytes = Number(buf.toString('latin1', tab + 1, nl));
+    const end = Number.isSafeInteger(bytes) && bytes >= 0 ? Math.min(nl + 1 + bytes, buf.length) : nl + 1;
+    for (let start = nl + 1; start < end; ) {
+      const e = buf.indexOf(NL, start);
+      if (e === -1 || e >= end) break; // torn
+      keep(stream, start, e);
+      start = e + 1;
+    }
+    pos = end;
+  }
+  const tables: Tables = {};
+  for (const [stream, bufs] of Object.entries(parts)) tables[stream] = Buffer.concat(bufs);
+  return { tables, rows };
 }
 
 /** A row as a stream holds it: a JSON object, or a TabSeparated line with the table's number of fields. */
@@ -127,26 +140,7 @@ function isRow(stream: string, text: string): boolean {
   }
 }
 
-/** Reads journal text back (a journal or spool file, or a batch from the spill). */
-export function parseJournal(text: string | Buffer): { tables: Tables; rows: number } {
-  return tablesOf([{ buf: typeof text === 'string' ? Buffer.from(text, 'utf8') : text, excluded: null }], true);
-}
 
-/** The batch as journal text again (a spooled or set-aside batch is kept in the journal's format). */
-export function journalText(tables: Tables): Buffer {
-  const parts: Buffer[] = [];
-  for (const [table, body] of Object.entries(tables)) {
-    const prefix = Buffer.from(`${table}\t`, 'latin1');
-    let start = 0;
-    while (start < body.length) {
-      let end = body.indexOf(NL, start);
-      if (end === -1) end = body.length - 1;
-      parts.push(prefix, body.subarray(start, end + 1));
-      start = end + 1;
-    }
-  }
-  return Buffer.concat(parts);
-}
 
 /** Rows as one table's insert body. */
 export function bodyOf(rows: readonly string[]): Buffer {
