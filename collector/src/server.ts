@@ -2,7 +2,7 @@
 // routes itself and hands everything else to the Express app.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createApp } from './app.js';
-import { guarded, hitHandler, leadHandler, pixelHandler } from './hits/route.js';
+import { failed, hitHandler, leadHandler, pixelHandler } from './hits/route.js';
 import { metricsHandler } from './metrics/route.js';
 import type { Services } from './services.js';
 
@@ -24,7 +24,11 @@ export function createCollectorServer(svc: Services): Server {
       app(req, res);
       return;
     }
-    guarded(svc, res, () => handler(req, res));
+    try {
+      handler(req, res);
+    } catch (err) {
+      failed(svc, res, err);
+    }
   });
   server.keepAliveTimeout = 65_000;
   return server;

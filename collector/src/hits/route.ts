@@ -225,20 +225,24 @@ function postHandler(svc: Services, steps: readonly Step[]): HotHandler {
       if (isAscii(body)) text = body.toString('latin1');
       else if (isUtf8(body)) text = body.toString('utf8');
       else return refuse(svc, res, 'invalid_utf8', cors);
-      guarded(svc, res, () => ingest(svc, newContext(facts(svc, req), { text }), res, steps, noContent));
+      try {
+        ingest(svc, newContext(facts(svc, req), { text }), res, steps, noContent);
+      } catch (err) {
+        failed(svc, res, err);
+      }
     });
   };
 }
 
-/** A failure inside a hit's handling answers that hit 500 and leaves the process up. */
-export function guarded(svc: Services, res: ServerResponse, fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    svc.log.error({ err: String(err) }, 'hot route failed');
-    if (!res.headersSent) reply(res, 500, 'internal_error');
-    else res.destroy();
-  }
+/**
+ * A failure inside a hit's handling answers that hit 500 (or cuts it off, when
+ * its answer had begun) and leaves the process up. Callers catch, so no closure
+ * is made per hit.
+ */
+export function failed(svc: Services, res: ServerResponse, err: unknown): void {
+  svc.log.error({ err: String(err) }, 'hot route failed');
+  if (!res.headersSent) reply(res, 500, 'internal_error');
+  else res.destroy();
 }
 
 export const hitHandler = (svc: Services) => postHandler(svc, STEPS);

@@ -4,7 +4,7 @@
 // HIT_COLUMNS order.
 import { classify } from '../channels/classify.js';
 import { toDateTimeString } from '../clickhouse/sql.js';
-import type { HitInput } from './wire.js';
+import { NO_PROPS, type HitInput } from './wire.js';
 
 export type HitRow = {
   event_id: string;
@@ -95,29 +95,33 @@ const MAY_TAG = /utm_|clid|clkid|braid|li_fat_id|%/i;
 
 export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): HitRow {
   const page = extra.url !== undefined ? extra.url : safeUrl(hit.url);
-  const params = page && MAY_TAG.test(page.search) ? page.searchParams : NO_PARAMS;
-  const utm = (name: string) => (params.get(name) ?? '').toWellFormed();
+  const params = page && MAY_TAG.test(page.search) ? page.searchParams : null;
   let clickIdName = '';
   let clickId = '';
-  for (const name of CLICK_IDS) {
-    const v = params.get(name);
-    if (v) {
-      clickIdName = name;
-      clickId = v.toWellFormed();
-      break;
+  if (params) {
+    for (const name of CLICK_IDS) {
+      const v = params.get(name);
+      if (v) {
+        clickIdName = name;
+        clickId = v.toWellFormed();
+        break;
+      }
     }
   }
+  const utmSource = tag(params, 'utm_source');
+  const utmMedium = tag(params, 'utm_medium');
+  const utmCampaign = tag(params, 'utm_campaign');
   const where = classify({
     clickIdName,
-    utmSource: utm('utm_source'),
-    utmMedium: utm('utm_medium'),
-    utmCampaign: utm('utm_campaign'),
+    utmSource,
+    utmMedium,
+    utmCampaign,
     referrer: hit.referrer,
     referrerHost: extra.referrerHost,
     pageHost: page ? page.hostname : '',
   });
   const ts = Math.trunc(hit.clientTs);
-  const keys = Object.keys(hit.props);
+  const keys = hit.props === NO_PROPS ? NONE : Object.keys(hit.props);
   return {
     event_id: hit.eventId,
     site_id: hit.siteId,
@@ -130,11 +134,11 @@ export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): Hit
     ym_uid: hit.ymUid.toWellFormed(),
     url: hit.url.toWellFormed(),
     referrer: hit.referrer.toWellFormed(),
-    utm_source: utm('utm_source'),
-    utm_medium: utm('utm_medium'),
-    utm_campaign: utm('utm_campaign'),
-    utm_term: utm('utm_term'),
-    utm_content: utm('utm_content'),
+    utm_source: utmSource,
+    utm_medium: utmMedium,
+    utm_campaign: utmCampaign,
+    utm_term: tag(params, 'utm_term'),
+    utm_content: tag(params, 'utm_content'),
     click_id_name: clickIdName,
     click_id: clickId,
     channel: where.channel,
@@ -143,12 +147,18 @@ export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): Hit
     campaign: where.campaign.toWellFormed(),
     user_agent: extra.userAgent.toWellFormed(),
     ip_hash: extra.ipHash,
-    prop_keys: keys.map((k) => k.toWellFormed()),
-    prop_values: keys.map((k) => (hit.props[k] ?? '').toWellFormed()),
+    prop_keys: keys === NONE ? NONE : keys.map((k) => k.toWellFormed()),
+    prop_values: keys === NONE ? NONE : keys.map((k) => (hit.props[k] ?? '').toWellFormed()),
   };
 }
 
-const NO_PARAMS = new URLSearchParams();
+/** A UTM tag of the landing, '' when absent (or when the query string cannot hold one). */
+function tag(params: URLSearchParams | null, name: string): string {
+  return params === null ? '' : (params.get(name) ?? '').toWellFormed();
+}
+
+/** The prop arrays of a hit without props: one shared (never changed) empty array, not two new ones per hit. */
+const NONE: string[] = [];
 
 function safeUrl(url: string): URL | null {
   try {

@@ -45,6 +45,9 @@ function optString(v: unknown, max: number): string | null {
   return v;
 }
 
+/** The props of a hit that has none: shared, so never changed (steps/contacts.ts changes only props it found contacts in). */
+export const NO_PROPS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /** Parses and shape-checks a hit body; returns the hit or a named reason. */
 export function parseHit(body: string): HitInput | WireError {
   let o: unknown;
@@ -76,8 +79,9 @@ export function checkHit(o: unknown): HitInput | WireError {
   if (referrer === null || gaCid === null || ymUid === null || visitorId === null) {
     return { reason: 'invalid_field', detail: 'r, g, y, v must be short strings' };
   }
-  const props: Record<string, string> = {};
+  let props = NO_PROPS;
   if (h.p !== undefined) {
+    props = {};
     if (typeof h.p !== 'object' || h.p === null || Array.isArray(h.p)) return { reason: 'invalid_field', detail: 'p must be an object' };
     for (const [key, value] of Object.entries(h.p)) {
       if (typeof value !== 'string' || key.length > 64 || value.length > 1024) {

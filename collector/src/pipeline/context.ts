@@ -32,7 +32,7 @@ export type HitContext = {
   site?: Site;
   ipHash: string;
   row?: HitRow;
-  links: IdentityLinkRow[];
+  links: readonly IdentityLinkRow[];
 };
 
 export type PipelineDeps = {
@@ -50,6 +50,20 @@ export type PipelineDeps = {
 /** A step passes the hit on (undefined) or drops it with a named reason; synchronously. */
 export type Step = (ctx: HitContext, deps: PipelineDeps) => Drop | undefined;
 
+const NO_LINKS: readonly IdentityLinkRow[] = Object.freeze([]);
+
+/** A context with every field present from the start: one object shape for every hit. */
 export function newContext(req: RequestFacts, body: { text: string } | { parsed: unknown }): HitContext {
-  return { req, ...body, ipHash: '', links: [] };
+  return {
+    req,
+    text: 'text' in body ? body.text : undefined,
+    parsed: 'parsed' in body ? body.parsed : undefined,
+    hit: undefined,
+    url: undefined,
+    referrerHost: undefined,
+    site: undefined,
+    ipHash: '',
+    row: undefined,
+    links: NO_LINKS,
+  };
 }
