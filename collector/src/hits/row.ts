@@ -4,6 +4,7 @@
 // HIT_COLUMNS order.
 import { classify } from '../channels/classify.js';
 import { toDateTimeString } from '../clickhouse/sql.js';
+import { pageHost, pageSearch } from './page.js';
 import { NO_PROPS, type HitInput } from './wire.js';
 
 export type HitRow = {
@@ -80,8 +81,8 @@ export const CLICK_IDS = ['gclid', 'yclid', 'fbclid', 'msclkid', 'ttclid', 'vkcl
 export type Enrichment = {
   userAgent: string;
   ipHash: string;
-  /** hit.url already parsed (the pipeline's validate step does), to parse it once. */
-  url?: URL | null;
+  /** The host of hit.url, already known (the validate step finds it): it is not found again. */
+  pageHost?: string;
   /** The host of hit.referrer, already known (the validate step finds it): it is not parsed again. */
   referrerHost?: string;
 };
@@ -94,8 +95,9 @@ export type Enrichment = {
 const MAY_TAG = /utm_|clid|clkid|braid|li_fat_id|%/i;
 
 export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): HitRow {
-  const page = extra.url !== undefined ? extra.url : safeUrl(hit.url);
-  const params = page && MAY_TAG.test(page.search) ? page.searchParams : null;
+  const host = extra.pageHost ?? pageHost(hit.url);
+  const search = host === null ? '' : pageSearch(hit.url);
+  const params = search !== '' && MAY_TAG.test(search) ? new URLSearchParams(search) : null;
   let clickIdName = '';
   let clickId = '';
   if (params) {
@@ -118,7 +120,7 @@ export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): Hit
     utmCampaign,
     referrer: hit.referrer,
     referrerHost: extra.referrerHost,
-    pageHost: page ? page.hostname : '',
+    pageHost: host ?? '',
   });
   const ts = Math.trunc(hit.clientTs);
   const keys = hit.props === NO_PROPS ? NONE : Object.keys(hit.props);
@@ -160,13 +162,6 @@ function tag(params: URLSearchParams | null, name: string): string {
 /** The prop arrays of a hit without props: one shared (never changed) empty array, not two new ones per hit. */
 const NONE: string[] = [];
 
-function safeUrl(url: string): URL | null {
-  try {
-    return new URL(url);
-  } catch {
-    return null;
-  }
-}
 
 /** toDateTimeString, remembering the last second formatted (hits arrive many per second). */
 let lastSecond = NaN;

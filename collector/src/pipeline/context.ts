@@ -25,8 +25,8 @@ export type HitContext = {
   text?: string;
   parsed?: unknown;
   hit?: HitInput;
-  /** hit.url, parsed by validate. */
-  url?: URL;
+  /** The host of hit.url, found by validate. */
+  pageHost?: string;
   /** The host of hit.referrer, found by validate ('' when there is none). */
   referrerHost?: string;
   site?: Site;
@@ -59,7 +59,7 @@ export function newContext(req: RequestFacts, body: { text: string } | { parsed:
     text: 'text' in body ? body.text : undefined,
     parsed: 'parsed' in body ? body.parsed : undefined,
     hit: undefined,
-    url: undefined,
+    pageHost: undefined,
     referrerHost: undefined,
     site: undefined,
     ipHash: '',

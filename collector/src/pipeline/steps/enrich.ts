@@ -7,7 +7,7 @@ export const enrich: Step = (ctx) => {
   ctx.row = toRow(ctx.hit!, ctx.req.receivedAt, {
     userAgent: ctx.req.userAgent,
     ipHash: ctx.ipHash,
-    url: ctx.url ?? null,
+    pageHost: ctx.pageHost,
     referrerHost: ctx.referrerHost,
   });
   return undefined;

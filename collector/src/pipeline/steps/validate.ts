@@ -2,6 +2,7 @@
 // the clock or a real parser: a client time near the server's, a URL that parses.
 import { checkHit } from '../../hits/wire.js';
 import { remember } from '../../cache/remember.js';
+import { pageHost } from '../../hits/page.js';
 import type { Step } from '../context.js';
 import { drop } from '../reasons.js';
 
@@ -22,12 +23,12 @@ export const validate: Step = (ctx, deps) => {
   if (hit.clientTs < now - deps.maxPastMs || hit.clientTs > now + MAX_FUTURE_MS) {
     return drop('invalid_timestamp', 't: older than HIT_MAX_AGE_DAYS or more than 1 day after the server time');
   }
-  const url = URL.parse(hit.url);
-  if (url === null) return drop('invalid_url', 'u: not a URL');
+  const host = pageHost(hit.url);
+  if (host === null) return drop('invalid_url', 'u: not a URL');
   const referrerHost = hit.referrer === '' ? '' : hostOfReferrer(hit.referrer);
   if (referrerHost === null) return drop('invalid_url', 'r: not a URL');
   ctx.hit = hit;
-  ctx.url = url;
+  ctx.pageHost = host;
   ctx.referrerHost = referrerHost;
   return undefined;
 };
