@@ -1,9 +1,13 @@
 // The built collector as a real process against the real ClickHouse and Redis.
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { COLLECTOR_MAIN, startCollector, type RunningCollector } from '../helpers/collector.js';
+import { startLoad } from '../helpers/load.js';
 
 const hit = (over: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -101,5 +105,33 @@ describe('collector process', () => {
     });
     expect(r.status).toBe(78);
     expect(r.stderr).toMatch(/THROUGHLINE_PORT/);
+  });
+
+  it('with JOURNAL_FSYNC=1 keeps every hit it acknowledged through a SIGKILL before any insert', async () => {
+    const spool = mkdtempSync(join(tmpdir(), 'tl-fsync-'));
+    try {
+      // No insert before the kill: everything acknowledged is only in the journal.
+      const env = { CLICKHOUSE_DATABASE: db.name, SPOOL_DIR: spool, VISIT_THROTTLE_SECONDS: '0' };
+      const first = await startCollector({ ...env, JOURNAL_FSYNC: '1', BATCH_MAX_MS: '60000' });
+      const load = startLoad(() => first.url, 8, 0);
+      await new Promise((r) => setTimeout(r, 1500));
+      await first.stop('SIGKILL');
+      await load.stop();
+      expect(load.acked.size).toBeGreaterThan(50);
+      const second = await startCollector({ ...env, BATCH_MAX_MS: '200' });
+      try {
+        const ids = [...load.acked].map((id) => `'${id}'`).join(',');
+        const stored = await eventually(
+          () => db.rows<{ n: string }>(`SELECT uniqExact(event_id) AS n FROM hits WHERE event_id IN (${ids})`),
+          15_000,
+          (r) => Number(r[0]?.n) >= load.acked.size,
+        );
+        expect(Number(stored[0]!.n)).toBe(load.acked.size);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(spool, { recursive: true, force: true });
+    }
   });
 });

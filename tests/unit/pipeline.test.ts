@@ -236,17 +236,24 @@ describe('journal files', () => {
     expect(parseJournal(journalLine('hits', '{"a":1}') + 'hits\t{"a":').rows).toBe(1);
   });
   it('puts a segment’s blocks end to end per stream, leaving out the rows of refused hits', () => {
+    // A segment keeps each stream's rows in one buffer, block after block.
+    const hits = Buffer.from('h1\nh2\nh3\nh4\nh5\nh6\n');
+    const links = Buffer.from('{"l":2}\n{"l":5}\n');
     const blocks = [
-      { stream: 'hits.tsv', buf: Buffer.from('h1\nh2\nh3\n'), excluded: [1] },
-      { stream: 'identity_links', buf: Buffer.from('{"l":2}\n'), excluded: [0] },
-      { stream: 'hits.tsv', buf: Buffer.from('h4\nh5\n'), excluded: null },
-      { stream: 'identity_links', buf: Buffer.from('{"l":5}\n'), excluded: null },
+      { stream: 'hits.tsv', buf: hits, start: 0, end: 9, excluded: [1] },
+      { stream: 'identity_links', buf: links, start: 0, end: 8, excluded: [0] },
+      { stream: 'hits.tsv', buf: hits, start: 9, end: 15, excluded: null },
+      { stream: 'identity_links', buf: links, start: 8, end: 16, excluded: null },
+      { stream: 'hits.tsv', buf: hits, start: 15, end: 18, excluded: null },
     ];
     const tables = batchOf(blocks);
-    expect(rowsOf(tables)).toEqual({ 'hits.tsv': 'h1\nh3\nh4\nh5\n', identity_links: '{"l":5}\n' });
-    // A block taken whole is not copied.
-    expect(batchOf([blocks[2]!])['hits.tsv']).toBe(blocks[2]!.buf);
-    expect(journalText(tables).toString()).toBe('=hits.tsv\t12\nh1\nh3\nh4\nh5\n=identity_links\t8\n{"l":5}\n');
+    expect(rowsOf(tables)).toEqual({ 'hits.tsv': 'h1\nh3\nh4\nh5\nh6\n', identity_links: '{"l":5}\n' });
+    expect(journalText(tables).toString()).toBe('=hits.tsv\t15\nh1\nh3\nh4\nh5\nh6\n=identity_links\t8\n{"l":5}\n');
+    // Whole blocks that follow each other are taken as they lie, without a copy.
+    const whole = batchOf(blocks.slice(2).filter((b) => b.stream === 'hits.tsv'))['hits.tsv']!;
+    expect(whole.toString()).toBe('h4\nh5\nh6\n');
+    expect(whole.buffer).toBe(hits.buffer);
+    expect(whole.byteOffset).toBe(hits.byteOffset + 9);
   });
   it('reads no table name from a file that could reach the INSERT statement', () => {
     const { tables, rows } = parseJournal('hits; DROP TABLE x\t{"a":1}\nhits\t{"b":1}\n');

@@ -15,8 +15,12 @@ import { HIT_COLUMNS } from '../hits/row.js';
 /** Each stream's rows as the body of its insert: lines, each ending in `\n`. */
 export type Tables = Record<string, Buffer>;
 
-/** The rows of one stream from one group commit; `excluded`: the numbers of its rows left out of the batch. */
-export type JournalBlock = { stream: string; buf: Buffer; excluded: number[] | null };
+/**
+ * The rows of one stream from one group commit: bytes [start, end) of `buf`
+ * (a segment keeps each stream's rows in one buffer, block after block);
+ * `excluded`: the numbers of its rows left out of the batch.
+ */
+export type JournalBlock = { stream: string; buf: Buffer; start: number; end: number; excluded: number[] | null };
 
 /** The columns of the tables written as TabSeparated, in the order of their fields. */
 const TSV_COLUMNS: Record<string, readonly string[]> = { hits: HIT_COLUMNS };
@@ -64,20 +68,34 @@ const STREAM = /^[A-Za-z_][A-Za-z0-9_]*(\.tsv)?$/;
  */
 export function batchOf(blocks: readonly JournalBlock[]): Tables {
   const parts: Record<string, Buffer[]> = {};
-  for (const { stream, buf, excluded } of blocks) {
-    const into = (parts[stream] ??= []);
+  /** Per stream, the run of whole blocks not yet taken: they follow each other in one buffer. */
+  const runs: Record<string, { buf: Buffer; start: number; end: number }> = {};
+  const flush = (stream: string) => {
+    const run = runs[stream];
+    if (run) (parts[stream] ??= []).push(run.buf.subarray(run.start, run.end));
+    delete runs[stream];
+  };
+  for (const { stream, buf, start, end, excluded } of blocks) {
+    const run = runs[stream];
     if (excluded === null) {
-      into.push(buf);
+      if (run && run.buf === buf && run.end === start) run.end = end;
+      else {
+        flush(stream);
+        runs[stream] = { buf, start, end };
+      }
       continue;
     }
+    flush(stream);
+    const into = (parts[stream] ??= []);
     const skip = new Set(excluded);
-    for (let start = 0, line = 0; start < buf.length; line++) {
-      const end = buf.indexOf(NL, start);
-      if (end === -1) break;
-      if (!skip.has(line)) into.push(buf.subarray(start, end + 1));
-      start = end + 1;
+    for (let from = start, line = 0; from < end; line++) {
+      const nl = buf.indexOf(NL, from);
+      if (nl === -1 || nl >= end) break;
+      if (!skip.has(line)) into.push(buf.subarray(from, nl + 1));
+      from = nl + 1;
     }
   }
+  for (const stream of Object.keys(runs)) flush(stream);
   const tables: Tables = {};
   for (const [stream, bufs] of Object.entries(parts)) tables[stream] = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
   return tables;
