@@ -235,6 +235,16 @@ describe('journal files', () => {
     expect(rowsOf(tables)).toEqual({ hits: '{"a":1}\n{"c":"é"}\n{"d":4}\n{"e":5}\n', identity_links: '{"b":2}\n' });
     expect(parseJournal(journalLine('hits', '{"a":1}') + 'hits\t{"a":').rows).toBe(1);
   });
+  it('reads on past a block that a failed write cut short', () => {
+    const whole = journalOf([{ stream: 'hits', buf: Buffer.from('{"a":1}\n{"b":2}\n') }]);
+    const cut = journalOf([{ stream: 'hits', buf: Buffer.from('{"c":3}\n{"d":4}\n') }]).subarray(0, -5);
+    const next = journalOf([{ stream: 'identity_links', buf: Buffer.from('{"l":1}\n') }]);
+    // The failed write's bytes stayed, the next write began on a line of its own.
+    const text = Buffer.concat([whole, cut, Buffer.from('\n'), next]);
+    const { tables, rows } = parseJournal(text);
+    expect(rowsOf(tables)).toEqual({ hits: '{"a":1}\n{"b":2}\n{"c":3}\n', identity_links: '{"l":1}\n' });
+    expect(rows).toBe(4);
+  });
   it('puts a segment’s blocks end to end per stream, leaving out the rows of refused hits', () => {
     // A segment keeps each stream's rows in one buffer, block after block.
     const hits = Buffer.from('h1\nh2\nh3\nh4\nh5\nh6\n');

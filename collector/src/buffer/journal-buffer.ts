@@ -14,7 +14,7 @@
 // SIGKILL leaves the journal behind; the next start replays it. Written data
 // survives the death of the process; JOURNAL_FSYNC=1 also makes each group commit
 // wait for the disk (fdatasync), to survive a power loss at the cost of latency.
-import { closeSync, fdatasync, mkdirSync, openSync, rmdirSync, unlinkSync, writev, writevSync } from 'node:fs';
+import { closeSync, fdatasync, ftruncateSync, mkdirSync, openSync, rmdirSync, unlinkSync, writev, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
@@ -55,6 +55,8 @@ type Segment = {
   fd: number;
   blocks: JournalBlock[];
   streams: Map<string, StreamRows>;
+  /** A write failed and could not be undone: the file may end in part of a line. */
+  torn: boolean;
   rows: number;
   bytes: number;
   /** Entries of this segment whose verdict is still pending; the batch is complete when none is. */
@@ -267,6 +269,8 @@ export class JournalBuffer {
         blocks.push(block);
         parts.push(Buffer.from(`=${stream}\t${block.end - block.start}\n`, 'latin1'), block.buf.subarray(block.start, block.end));
       }
+      // After a write that failed half-way, start on a line of our own.
+      if (seg.torn) parts.unshift(Buffer.from('\n'));
       const entries = this.entries;
       this.gathering.clear();
       this.entries = [];
@@ -283,6 +287,13 @@ export class JournalBuffer {
       } catch (err) {
         this.o.log.error({ err: (err as Error).message }, 'journal write failed');
         for (const b of blocks) seg.streams.get(b.stream)!.len = b.start; // not in the batch either
+        // Take back what part of the write reached the file, so the next block
+        // follows a whole one; failing that, the next write begins a new line.
+        try {
+          ftruncateSync(seg.fd, seg.bytes);
+        } catch {
+          seg.torn = true;
+        }
         for (const e of entries) {
           e.keep = false;
           this.answer(e, err as Error);
@@ -291,6 +302,7 @@ export class JournalBuffer {
       }
       seg.blocks.push(...blocks);
       seg.bytes += bytes;
+      seg.torn = false;
       let rows = 0;
       for (const e of entries) {
         e.blocks = blocks;
@@ -343,7 +355,7 @@ export class JournalBuffer {
 
   private open(): Segment {
     const path = join(this.o.dir, fileName('j', this.o.pid, this.o.start, ++this.seq));
-    return { path, fd: openSync(path, 'a'), blocks: [], streams: new Map(), rows: 0, bytes: 0, unsettled: 0, onSettled: [] };
+    return { path, fd: openSync(path, 'a'), blocks: [], streams: new Map(), torn: false, rows: 0, bytes: 0, unsettled: 0, onSettled: [] };
   }
 
   /** Closes the current segment (when it holds rows) and hands its batch to the inserter. */

@@ -134,13 +134,17 @@ export function parseJournal(text: string | Buffer): { tables: Tables; rows: num
     const stream = buf.toString('latin1', pos + 1, tab);
     const bytes = Number(buf.toString('latin1', tab + 1, nl));
     const end = Number.isSafeInteger(bytes) && bytes >= 0 ? Math.min(nl + 1 + bytes, buf.length) : nl + 1;
-    for (let start = nl + 1; start < end; ) {
+    let start = nl + 1;
+    while (start < end) {
+      // A header where a row should be: this block was cut short (a write that
+      // failed half-way); the next block begins here. No row begins with `=`.
+      if (buf[start] === BLOCK) break;
       const e = buf.indexOf(NL, start);
-      if (e === -1 || e >= end) break; // torn
+      if (e === -1 || e >= end) break; // cut short
       keep(stream, start, e);
       start = e + 1;
     }
-    pos = end;
+    pos = start;
   }
   const tables: Tables = {};
   for (const [stream, bufs] of Object.entries(parts)) tables[stream] = Buffer.concat(bufs);
