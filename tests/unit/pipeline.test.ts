@@ -20,6 +20,7 @@ import { anonymizeIp, hashIp, IpHasher } from '../../collector/src/privacy/ip.js
 import type { DailySalt } from '../../collector/src/privacy/salt.js';
 import { loadSites } from '../../collector/src/sites/registry.js';
 import { fileName, replayable } from '../../collector/src/spill/files.js';
+import { spilledTables } from '../../collector/src/spill/spill.js';
 import { batchOf, journalLine, journalOf, journalText, parseJournal } from '../../collector/src/spill/tables.js';
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -234,6 +235,13 @@ describe('journal files', () => {
     expect(rows).toBe(5);
     expect(rowsOf(tables)).toEqual({ hits: '{"a":1}\n{"c":"é"}\n{"d":4}\n{"e":5}\n', identity_links: '{"b":2}\n' });
     expect(parseJournal(journalLine('hits', '{"a":1}') + 'hits\t{"a":').rows).toBe(1);
+  });
+  it('replays a batch from the Redis spill in the journal format, or as earlier versions wrote it', () => {
+    const row = (v: string) => Array(26).fill(v).join('\t'); // a hit row has 26 fields
+    const tables = { 'hits.tsv': Buffer.from(`${row('a')}\n${row('b')}\n`), identity_links: Buffer.from('{"l":1}\n') };
+    expect(rowsOf(spilledTables(journalText(tables)))).toEqual({ 'hits.tsv': `${row('a')}\n${row('b')}\n`, identity_links: '{"l":1}\n' });
+    const old = Buffer.from(JSON.stringify({ hits: ['{"a":1}', '{"b":"é"}'], identity_links: ['{"l":1}'] }));
+    expect(rowsOf(spilledTables(old))).toEqual({ hits: '{"a":1}\n{"b":"é"}\n', identity_links: '{"l":1}\n' });
   });
   it('reads on past a block that a failed write cut short', () => {
     const whole = journalOf([{ stream: 'hits', buf: Buffer.from('{"a":1}\n{"b":2}\n') }]);

@@ -33,7 +33,7 @@ export type SpillOptions = {
  * A batch from the Redis list: journal text, or (written by versions before the
  * journal format was used there) a JSON object of row arrays per table.
  */
-function spilledTables(item: Buffer): Tables {
+export function spilledTables(item: Buffer): Tables {
   if (item[0] !== 0x7b /* { */) return parseJournal(item).tables;
   const old = JSON.parse(item.toString('utf8')) as Record<string, string[]>;
   return Object.fromEntries(Object.entries(old).map(([table, rows]) => [table, bodyOf(rows)]));
