@@ -16,10 +16,8 @@ export function connect(
   cfg: Config['clickhouse'],
   database: string | null = cfg.database,
   settings: Record<string, string | number> = {},
-  json?: { stringify: (value: unknown) => string },
 ): ClickHouseClient {
   return createClient({
-    ...(json ? { json } : {}),
     clickhouse_settings: settings,
     url: cfg.url,
     username: cfg.user,

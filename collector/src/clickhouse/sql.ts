@@ -1,6 +1,6 @@
 // The one escaper for values spliced into ClickHouse SQL. ClickHouse 18.16 has no
 // query parameters, so literals are built here and nowhere else. Inserted values
-// never come through here: they go through insert() as JSONEachRow.
+// never come through here: they are sent as rows (JSONEachRow, or TabSeparated for hits), never as SQL.
 
 /** A string literal. Backslash first, then quote: doubling quotes alone is not safe. */
 export function str(value: string): string {
