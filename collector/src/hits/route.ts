@@ -5,8 +5,9 @@
 //   POST /lead   the same, for form submissions: `k` may be left out (it is `lead`)
 //   GET  /p.gif  the pixel: the hit in the query string, answered with a 1x1 GIF
 // A hit is answered 204 only once it is durable (buffer/journal-buffer.ts).
-// Nothing here makes a promise per hit: the steps are synchronous and the
-// journal and the limits answer by callback, once per event-loop turn.
+// Nothing here makes a promise or a closure per hit: the steps are synchronous,
+// and the journal (once per event-loop turn) and the limits (once per call, every
+// 5 ms) answer the hit's own object.
 import { randomBytes } from 'node:crypto';
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -177,7 +178,10 @@ function ingest(svc: Services, ctx: HitContext, res: ServerResponse, steps: read
     return;
   }
   const row = ctx.row!;
-  const links = ctx.links.length === 0 ? null : [{ stream: 'identity_links', text: ctx.links.map((l) => `${JSON.stringify(l)}\n`).join(''), rows: ctx.links.length, line: 0 }];
+  const links =
+    ctx.links.length === 0
+      ? null
+      : [{ stream: 'identity_links', text: ctx.links.map((l) => `${JSON.stringify(l)}\n`).join(''), rows: ctx.links.length, line: 0 }];
   const limited = !deps.limits.off;
   const hit = new HitInFlight(`${hitTsv(row)}\n`, links, limited, svc, res, cors, accepted, row.kind);
   svc.hits.accept(hit);
