@@ -8,9 +8,9 @@
 // collector nothing) as the segment's batch. A segment is sealed when it reaches
 // BATCH_MAX_ROWS rows, BATCH_MAX_BYTES bytes, or BATCH_MAX_MS of age; its blocks,
 // put end to end per stream, are sent to ClickHouse as they are (one insert at a
-// time, so parts stay few); the
-// segment file is deleted once the insert succeeded. A failed insert moves the
-// batch to the spill (Redis, else the spool directory) for replay with back-off.
+// time, so parts stay few); the segment file is deleted once the insert
+// succeeded. A failed insert moves the batch to the spill (Redis, else the spool
+// directory) for replay with back-off.
 // SIGKILL leaves the journal behind; the next start replays it. Written data
 // survives the death of the process; JOURNAL_FSYNC=1 also makes each group commit
 // wait for the disk (fdatasync), to survive a power loss at the cost of latency.
@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/registry.js';
 import { fileName } from '../spill/files.js';
 import type { Spill } from '../spill/spill.js';
-import { batchOf, journalText, type JournalBlock, type Tables } from '../spill/tables.js';
+import { batchOf, blockHeader, journalText, type JournalBlock, type Tables } from '../spill/tables.js';
 
 const writevAsync = promisify(writev);
 const fdatasyncAsync = promisify(fdatasync);
@@ -267,7 +267,7 @@ export class JournalBuffer {
       for (const [stream, g] of this.gathering) {
         const block = this.append(seg, stream, g.text);
         blocks.push(block);
-        parts.push(Buffer.from(`=${stream}\t${block.end - block.start}\n`, 'latin1'), block.buf.subarray(block.start, block.end));
+        parts.push(blockHeader(stream, block.end - block.start), block.buf.subarray(block.start, block.end));
       }
       // After a write that failed half-way, start on a line of our own.
       if (seg.torn) parts.unshift(Buffer.from('\n'));

@@ -48,9 +48,10 @@ const NOT_PRINTABLE = /[^\x21-\x7e]/;
  * browsers send, goes through the parser.
  */
 export function pageSearch(url: string): string {
-  const end = authorityEnd(url);
-  const hash = url.indexOf('#', end);
-  const from = url.indexOf('?', end);
+  // The scheme and the authority hold no `?` or `#` (either would end the
+  // authority), so the first of each in the URL is the query's and the fragment's.
+  const from = url.indexOf('?');
+  const hash = url.indexOf('#');
   if (from === -1 || (hash !== -1 && hash < from)) return '';
   const search = url.slice(from, hash === -1 ? url.length : hash);
   return NOT_PRINTABLE.test(search) ? (URL.parse(url)?.search ?? '') : search;

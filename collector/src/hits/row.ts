@@ -45,9 +45,10 @@ export const HIT_COLUMNS = [
 
 /** What TabSeparated text must escape in a field: its separators and its escape character. */
 const TSV_SPECIAL = /[\\\t\n\r]/;
-const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', "'": "\\'" };
-const TSV_SPECIALS = /[\\\t\n\r]/g;
+const TSV_SPECIALS = new RegExp(TSV_SPECIAL.source, 'g');
+/** Inside an array element's quotes, the quote too. */
 const QUOTED_SPECIALS = /[\\\t\n\r']/g;
+const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', "'": "\\'" };
 const escapeChar = (c: string) => TSV_ESCAPES[c]!;
 
 /** A free-text field of a TabSeparated line. */
@@ -161,7 +162,6 @@ function tag(params: URLSearchParams | null, name: string): string {
 
 /** The prop arrays of a hit without props: one shared (never changed) empty array, not two new ones per hit. */
 const NONE: string[] = [];
-
 
 /** toDateTimeString, remembering the last second formatted (hits arrive many per second). */
 let lastSecond = NaN;

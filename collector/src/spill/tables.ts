@@ -28,16 +28,25 @@ const TSV_COLUMNS: Record<string, readonly string[]> = { hits: HIT_COLUMNS };
 /** The stream of a table's TabSeparated rows. */
 export const tsvStream = (table: string) => `${table}.tsv`;
 
+/** A stream's table, and whether its rows are TabSeparated (else JSONEachRow). */
+function tableOf(stream: string): { table: string; tsv: boolean } {
+  const tsv = stream.endsWith('.tsv');
+  return { table: tsv ? stream.slice(0, -'.tsv'.length) : stream, tsv };
+}
+
 /** A line in the format of earlier versions' journals (still read; tests write them). */
 export function journalLine(stream: string, row: string): string {
   return `${stream}\t${row}\n`;
 }
 
+/** The header line of a block of `bytes` bytes of rows of `stream`. */
+export function blockHeader(stream: string, bytes: number): Buffer {
+  return Buffer.from(`=${stream}\t${bytes}\n`, 'latin1');
+}
+
 /** Journal text of blocks: a header, then the rows, for each. */
 export function journalOf(blocks: ReadonlyArray<{ stream: string; buf: Buffer }>): Buffer {
-  const parts: Buffer[] = [];
-  for (const { stream, buf } of blocks) parts.push(Buffer.from(`=${stream}\t${buf.length}\n`, 'latin1'), buf);
-  return parts.length === 2 ? Buffer.concat(parts, parts[0]!.length + parts[1]!.length) : Buffer.concat(parts);
+  return Buffer.concat(blocks.flatMap(({ stream, buf }) => [blockHeader(stream, buf.length), buf]));
 }
 
 /** The batch as journal text (a spilled or set-aside batch is kept in the journal's format). */
@@ -48,8 +57,8 @@ export function journalText(tables: Tables): Buffer {
 /** The INSERT that takes a stream's body. */
 function insertStatement(stream: string): string {
   if (!STREAM.test(stream)) throw new Error(`not a stream name: ${JSON.stringify(stream)}`);
-  if (!stream.endsWith('.tsv')) return `INSERT INTO ${stream} FORMAT JSONEachRow`;
-  const table = stream.slice(0, -'.tsv'.length);
+  const { table, tsv } = tableOf(stream);
+  if (!tsv) return `INSERT INTO ${table} FORMAT JSONEachRow`;
   const columns = TSV_COLUMNS[table];
   if (!columns) throw new Error(`no TabSeparated columns for ${table}`);
   return `INSERT INTO ${table} (${columns.join(', ')}) FORMAT TabSeparated`;
@@ -153,7 +162,8 @@ export function parseJournal(text: string | Buffer): { tables: Tables; rows: num
 
 /** A row as a stream holds it: a JSON object, or a TabSeparated line with the table's number of fields. */
 function isRow(stream: string, text: string): boolean {
-  if (stream.endsWith('.tsv')) return text.split('\t').length === (TSV_COLUMNS[stream.slice(0, -4)]?.length ?? -1);
+  const { table, tsv } = tableOf(stream);
+  if (tsv) return text.split('\t').length === (TSV_COLUMNS[table]?.length ?? -1);
   try {
     const row: unknown = JSON.parse(text);
     return typeof row === 'object' && row !== null;
@@ -162,14 +172,12 @@ function isRow(stream: string, text: string): boolean {
   }
 }
 
-
-
 /** Rows as one table's insert body. */
 export function bodyOf(rows: readonly string[]): Buffer {
   return Buffer.from(rows.map((r) => `${r}\n`).join(''), 'utf8');
 }
 
-const hitsFirst = (s: string) => (s === 'hits' || s === 'hits.tsv' ? 0 : 1);
+const hitsFirst = (stream: string) => (tableOf(stream).table === 'hits' ? 0 : 1);
 
 /**
  * Inserts every stream's rows; hits first, so links never point at a visit not
