@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { COLLECTOR_MAIN, startCollector, type RunningCollector } from '../helpers/collector.js';
+import { CLICKHOUSE_URL, REDIS_URL } from '../helpers/env.js';
 import { startLoad } from '../helpers/load.js';
 
 const hit = (over: Record<string, unknown> = {}) =>
@@ -105,6 +106,18 @@ describe('collector process', () => {
     });
     expect(r.status).toBe(78);
     expect(r.stderr).toMatch(/THROUGHLINE_PORT/);
+  });
+
+  it('refuses to start on a bad SITES value (bad JSON, or no such file) and says so', () => {
+    for (const sites of ['{"shop": ', '/nonexistent/sites.json']) {
+      const r = spawnSync(process.execPath, [COLLECTOR_MAIN], {
+        env: { PATH: process.env.PATH, CLICKHOUSE_URL, REDIS_URL, CLICKHOUSE_DATABASE: db.name, SITES: sites },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(r.status).toBe(78);
+      expect(r.stderr).toMatch(/SITES: /);
+    }
   });
 
   it('with JOURNAL_FSYNC=1 keeps every hit it acknowledged through a SIGKILL before any insert', async () => {

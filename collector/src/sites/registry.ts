@@ -6,6 +6,7 @@
 // the demo); once SITES is set, only the listed sites are.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ConfigError } from '../config.js';
 
 const ORIGIN = /^(\*|https?:\/\/[^/\s]+)$/;
 
@@ -58,16 +59,23 @@ export class SiteRegistry {
 /** Parses SITES (JSON text or a file path); throws an Error naming SITES when it is bad. */
 export function loadSites(raw: string | undefined): SiteRegistry {
   if (raw === undefined || raw.trim() === '') return new SiteRegistry(null);
-  const text = raw.trim().startsWith('{') ? raw : readFileSync(raw, 'utf8');
+  let text = raw;
+  if (!raw.trim().startsWith('{')) {
+    try {
+      text = readFileSync(raw, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`SITES: neither JSON nor a readable file (${(err as Error).message})`);
+    }
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`SITES: not valid JSON (${(err as Error).message})`);
+    throw new ConfigError(`SITES: not valid JSON (${(err as Error).message})`);
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    throw new Error(`SITES: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(`SITES: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   return new SiteRegistry(parsed.data);
 }
