@@ -5,8 +5,15 @@
 // is parsed once and remembered, and the rest of the URL is read as text.
 import { remember } from '../cache/remember.js';
 
+/**
+ * A URL's host as the WHATWG parser gives it (null: not a URL), remembered per
+ * URL. Each caller makes its own: a cache checks its last answer first, and two
+ * kinds of URL taking turns in one cache would never find it there.
+ */
+export const rememberedHost = () => remember((url) => URL.parse(url)?.hostname ?? null, 5000);
+
 /** The host of an `http(s)://authority` prefix, or null when no URL could start with it. */
-const hostOfOrigin = remember((origin) => URL.parse(origin)?.hostname ?? null, 5000);
+const hostOfOrigin = rememberedHost();
 
 /**
  * Where the authority of `url` ends: the first `/`, `\`, `?` or `#` after the

@@ -5,8 +5,9 @@
 //   POST /lead   the same, for form submissions: `k` may be left out (it is `lead`)
 //   GET  /p.gif  the pixel: the hit in the query string, answered with a 1x1 GIF
 // A hit is answered 204 only once it is durable (buffer/journal-buffer.ts).
-// Nothing here makes a promise or a closure per hit: the steps are synchronous,
-// and the journal (once per event-loop turn) and the limits (once per call, every
+// Past reading the body (node's stream events take a listener per request),
+// nothing makes a promise or a closure per hit: the steps are synchronous, and
+// the journal (once per event-loop turn) and the limits (once per call, every
 // 5 ms) answer the hit's own object.
 import { randomBytes } from 'node:crypto';
 import { isAscii, isUtf8 } from 'node:buffer';

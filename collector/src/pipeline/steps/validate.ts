@@ -1,8 +1,7 @@
 // validate: the wire format's types and lengths (hits/wire.ts), then what needs
 // the clock or a real parser: a client time near the server's, a URL that parses.
 import { checkHit } from '../../hits/wire.js';
-import { remember } from '../../cache/remember.js';
-import { pageHost } from '../../hits/page.js';
+import { pageHost, rememberedHost } from '../../hits/page.js';
 import type { Step } from '../context.js';
 import { drop } from '../reasons.js';
 
@@ -14,7 +13,7 @@ export const MAX_FUTURE_MS = 86_400_000;
  * page on another site (the default Referrer-Policy), so the external referrers
  * of a site repeat: a few search engines and social networks bring most visits.
  */
-const hostOfReferrer = remember((referrer) => URL.parse(referrer)?.hostname ?? null, 5000);
+const hostOfReferrer = rememberedHost();
 
 export const validate: Step = (ctx, deps) => {
   const hit = checkHit(ctx.parsed);
