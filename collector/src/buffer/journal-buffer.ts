@@ -90,7 +90,8 @@ export abstract class JournalEntry {
    */
   constructor(
     readonly stream: string,
-    readonly text: string,
+    /** The main row; '' once gathered for its group commit (a hit waiting for its verdict keeps no more than it needs). */
+    public text: string,
     gated: boolean,
     readonly more: MoreRows[] | null = null,
   ) {
@@ -189,6 +190,7 @@ export class JournalBuffer {
       return;
     }
     entry.line = this.gather(entry.stream, entry.text, 1);
+    entry.text = '';
     if (entry.more) for (const m of entry.more) m.line = this.gather(m.stream, m.text, m.rows);
     this.entries.push(entry);
     if (!this.scheduled) {

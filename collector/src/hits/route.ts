@@ -126,7 +126,7 @@ class HitInFlight extends JournalEntry implements LimitTarget {
     more: MoreRows[] | null,
     gated: boolean,
     private readonly svc: Services,
-    private readonly res: ServerResponse,
+    private res: ServerResponse | null,
     private readonly cors: string | null,
     private readonly answer: Answer,
     private readonly kind: string,
@@ -137,12 +137,14 @@ class HitInFlight extends JournalEntry implements LimitTarget {
 
   durable(err: Error | null): void {
     this.isDurable = err === null;
+    const res = this.res!;
+    this.res = null;
     if (err) {
       this.svc.log.error({ err: err.message }, 'hit not made durable');
-      reply(this.res, 503, 'unavailable', this.cors);
+      reply(res, 503, 'unavailable', this.cors);
       return;
     }
-    this.answer(this.res, this.cors);
+    this.answer(res, this.cors);
     this.count();
   }
 
