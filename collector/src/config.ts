@@ -55,6 +55,12 @@ const schema = z.object({
   BATCH_MAX_BYTES: int(1024, 1024 ** 3).default(8 * 1024 * 1024),
   INSERT_TIMEOUT_MS: int(100, 300_000).default(10_000),
   SPOOL_DIR: z.string().min(1).optional(),
+  /**
+   * Where a batch ClickHouse could not take goes: `auto` into Redis only when it
+   * keeps an append-only file (else a restart would lose it), `always` into Redis
+   * (a persistent Redis that refuses CONFIG GET), `never`: the spool directory.
+   */
+  SPILL_REDIS: z.enum(['auto', 'always', 'never']).default('auto'),
   JOURNAL_FSYNC: z.enum(['0', '1']).default('0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -87,8 +93,11 @@ export type PipelineConfig = {
   insertTimeoutMs: number;
   /** Journal and disk spool; undefined = .spool/<database> under the package root. */
   spoolDir: string | undefined;
+  spillRedis: SpillRedis;
   journalFsync: boolean;
 };
+
+export type SpillRedis = 'auto' | 'always' | 'never';
 
 export class ConfigError extends Error {}
 
@@ -130,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchMaxBytes: e.BATCH_MAX_BYTES,
       insertTimeoutMs: e.INSERT_TIMEOUT_MS,
       spoolDir: e.SPOOL_DIR,
+      spillRedis: e.SPILL_REDIS,
       journalFsync: e.JOURNAL_FSYNC === '1',
     },
   };

@@ -94,30 +94,47 @@ function clickhouseUser(): { uid: number; gid: number } {
   return { uid, gid };
 }
 
-export type PrivateRedis = { url: string; start(): Promise<void>; stop(): Promise<void> };
+export type PrivateRedis = {
+  url: string;
+  start(): Promise<void>;
+  /** SIGTERM and wait for the exit (Redis writes out its append-only file first, when it keeps one). */
+  stop(): Promise<void>;
+  /** Stops it and removes its data. */
+  destroy(): Promise<void>;
+};
 
-/** A redis-server on a free port, without persistence. */
-export async function privateRedis(): Promise<PrivateRedis> {
+/**
+ * A redis-server on a free port. `persistent`: with an append-only file in a
+ * folder of its own, so what it held survives a restart; else it keeps nothing.
+ */
+export async function privateRedis(opts: { persistent?: boolean } = {}): Promise<PrivateRedis> {
   const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tl-redis-'));
   let proc: ChildProcess | null = null;
   const url = `redis://127.0.0.1:${port}`;
+  const persistence = opts.persistent ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
+  const stop = async () => {
+    const p = proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await exited;
+    proc = null;
+  };
   return {
     url,
     async start() {
-      proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence], { stdio: 'ignore' });
       const p = proc;
       await waitFor(async () => {
         const r = spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' });
         return r.stdout.trim() === 'PONG' && p.exitCode === null;
       }, `private Redis on ${port}`, 20_000);
     },
-    async stop() {
-      const p = proc;
-      if (!p || p.exitCode !== null) return;
-      const exited = new Promise((r) => p.once('exit', r));
-      p.kill('SIGTERM');
-      await exited;
-      proc = null;
+    stop,
+    async destroy() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,6 +1,8 @@
 // Nothing acknowledged is lost: the built collector under load while ClickHouse
-// is stopped, while the collector itself is stopped or killed, and while Redis is
-// down. Private ClickHouse and Redis servers (tests/helpers/private-services.ts),
+// is stopped, while the collector itself is stopped or killed, while Redis is
+// down, and while Redis restarts with spilled batches in it (kept by its
+// append-only file, or never given to a Redis without one). Private ClickHouse
+// and Redis servers (tests/helpers/private-services.ts),
 // so the shared ones are never touched. Every check compares event ids, not
 // counts; "exactly once" is read the way queries must read a ReplacingMergeTree
 // (LIMIT 1 BY event_id), and the raw row count is printed beside it.
@@ -24,13 +26,14 @@ describe('durability under faults', () => {
 
   beforeAll(async () => {
     ch = await privateClickHouse();
-    redis = await privateRedis();
+    // Persistent, as production's should be: the spill uses it (SPILL_REDIS=auto).
+    redis = await privateRedis({ persistent: true });
     await Promise.all([ch.start(), redis.start()]);
     client = connect({ url: ch.url, user: 'default', password: '', database: 'default' }, null);
   });
   afterAll(async () => {
     await client?.close();
-    await redis?.stop();
+    await redis?.destroy();
     await ch?.destroy();
   });
 
@@ -76,27 +79,41 @@ describe('durability under faults', () => {
     rmSync(spool, { recursive: true, force: true });
   }
 
-  it('(a) keeps every acknowledged hit, once, when ClickHouse stops and comes back', async () => {
-    const { db, spool, env } = setup();
+  /**
+   * ClickHouse stopped under load for 3 s and started again (with `restart`, the
+   * Redis `r` is restarted meanwhile, while the batches wait in the spill): every
+   * acknowledged hit is stored, once. Returns the collector's /metrics.
+   */
+  async function clickhouseOutage(label: string, r: PrivateRedis = redis, restart = false): Promise<string> {
+    const { db, spool, env } = setup({ REDIS_URL: r.url });
     const collector = await startCollector(env);
     try {
       const load = startLoad(() => collector.url);
       await sleep(1000);
       await ch.stop();
-      await sleep(3000);
+      await sleep(2000);
+      if (restart) {
+        await r.stop();
+        await r.start();
+      }
+      await sleep(1000);
       const duringOutage = load.acked.size;
       await ch.start();
       await sleep(1000);
       await load.stop();
       expect(load.acked.size).toBeGreaterThan(duringOutage); // accepted before, during and after
       expect(load.failed()).toBe(0); // the outage was invisible to senders
-      await expectAllStored(db, load.acked, '(a) ClickHouse outage');
-      const metrics = await (await fetch(`${collector.url}/metrics`)).text();
-      expect(metrics).toMatch(/throughline_batches_spilled_total\{to="redis"\} [1-9]/);
-      expect(metrics).toMatch(/throughline_batches_replayed_total\{from="redis"\} [1-9]/);
+      await expectAllStored(db, load.acked, label);
+      return await (await fetch(`${collector.url}/metrics`)).text();
     } finally {
       await cleanup(db, spool, collector);
     }
+  }
+
+  it('(a) keeps every acknowledged hit, once, when ClickHouse stops and comes back', async () => {
+    const metrics = await clickhouseOutage('(a) ClickHouse outage');
+    expect(metrics).toMatch(/throughline_batches_spilled_total\{to="redis"\} [1-9]/);
+    expect(metrics).toMatch(/throughline_batches_replayed_total\{from="redis"\} [1-9]/);
   });
 
   it('(b) loses nothing acknowledged when the collector gets SIGTERM under load', async () => {
@@ -133,6 +150,24 @@ describe('durability under faults', () => {
       await expectAllStored(db, load.acked, '(c) SIGKILL + restart');
     } finally {
       await cleanup(db, spool, collector);
+    }
+  });
+
+  it('(f) keeps batches spilled to a persistent Redis through a Redis restart', async () => {
+    const metrics = await clickhouseOutage('(f) Redis restart, append-only file', redis, true);
+    expect(metrics).toMatch(/throughline_batches_spilled_total\{to="redis"\} [1-9]/);
+    expect(metrics).toMatch(/throughline_batches_replayed_total\{from="redis"\} [1-9]/);
+  });
+
+  it('(g) spools to disk, not to a Redis that keeps nothing, and loses nothing when that Redis restarts', async () => {
+    const volatile = await privateRedis();
+    await volatile.start();
+    try {
+      const metrics = await clickhouseOutage('(g) Redis restart, no persistence', volatile, true);
+      expect(metrics).toMatch(/throughline_batches_spilled_total\{to="disk"\} [1-9]/);
+      expect(metrics).not.toMatch(/throughline_batches_spilled_total\{to="redis"\} [1-9]/);
+    } finally {
+      await volatile.destroy();
     }
   });
 

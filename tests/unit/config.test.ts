@@ -14,6 +14,11 @@ describe('collector configuration', () => {
     expect(() => loadConfig({ REPORTS_TOKEN: 'short' })).toThrow(/REPORTS_TOKEN/);
     expect(() => loadConfig({ ATTRIBUTION_WINDOW_DAYS: '400' })).toThrow(/ATTRIBUTION_WINDOW_DAYS/);
   });
+  it('spills to Redis only when it persists, unless told otherwise', () => {
+    expect(loadConfig({}).pipeline.spillRedis).toBe('auto');
+    expect(loadConfig({ SPILL_REDIS: 'never' }).pipeline.spillRedis).toBe('never');
+    expect(() => loadConfig({ SPILL_REDIS: 'sometimes' })).toThrow(/SPILL_REDIS/);
+  });
   it('reads values from the environment', () => {
     const c = loadConfig({ THROUGHLINE_PORT: '9000', CLICKHOUSE_DATABASE: 'tl_x', BATCH_MAX_ROWS: '50' });
     expect(c.port).toBe(9000);

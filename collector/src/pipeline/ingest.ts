@@ -62,7 +62,7 @@ export async function createIngest(config: Config, settings: Record<string, stri
   const insert = (tables: Tables) => insertTables(clickhouse, tables, p.insertTimeoutMs);
   const dir = p.spoolDir ?? join(ROOT, '.spool', config.clickhouse.database);
   const start = Date.now();
-  const spill = new Spill({ dir, pid: process.pid, start, redis, insert, log, metrics });
+  const spill = new Spill({ dir, pid: process.pid, start, redis, redisMode: p.spillRedis, insert, log, metrics });
   const buffer = new JournalBuffer({
     dir,
     pid: process.pid,

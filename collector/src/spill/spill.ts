@@ -1,5 +1,8 @@
-// Where a batch goes when ClickHouse cannot take it: a Redis list first, the
-// local spool directory when Redis is down too. A replay loop puts spilled
+// Where a batch goes when ClickHouse cannot take it: a Redis list (which every
+// collector sharing the Redis replays), or the local spool directory. The batch
+// was acknowledged, so it goes to Redis only when Redis keeps it across a
+// restart, by its own account (SPILL_REDIS=auto: an append-only file), and to
+// the spool directory when Redis does not, is down, or refuses the push. A replay loop puts spilled
 // batches into ClickHouse with exponential back-off, removing each only after
 // its insert succeeded. Re-inserting a batch that had in fact arrived is
 // harmless: every row carries its client event id and the tables fold repeats
@@ -8,6 +11,7 @@ import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { SpillRedis } from '../config.js';
 import type { Metrics } from '../metrics/registry.js';
 import { fileName, replayable } from './files.js';
 import { isRejectedData } from './rejected.js';
@@ -24,6 +28,8 @@ export type SpillOptions = {
   pid: number;
   start: number;
   redis: Redis;
+  /** Whether batches may go to Redis: `auto` when it keeps an append-only file. */
+  redisMode: SpillRedis;
   insert: (tables: Tables) => Promise<void>;
   log: Logger;
   metrics: Metrics;
@@ -48,29 +54,59 @@ export class Spill {
   private running: Promise<void> | null = null;
   private backoff = BACKOFF_MIN_MS;
   private stopped = false;
+  /** The last verdict on Redis's persistence that was logged (logged again only when it changes). */
+  private toldPersistent: boolean | null = null;
 
   constructor(private readonly o: SpillOptions) {}
 
   /**
    * Moves a sealed journal segment's batch (its kept journal lines) to the spill:
-   * into Redis, else into a spool file; then the segment file is removed. Should
-   * both fail, the segment file stays and the next start replays it.
+   * into Redis when it may hold it, else into a spool file; then the segment file
+   * is removed. Should both fail, the segment file stays and the next start replays it.
    */
   async put(journal: Buffer, segmentPath: string, rows: number): Promise<void> {
-    try {
-      await this.o.redis.rpush(REDIS_KEY, journal);
-      unlinkSync(segmentPath);
-      this.o.metrics.spilled.inc({ to: 'redis' });
-      this.o.log.warn({ rows }, 'batch spilled to redis');
-    } catch (err) {
-      const spooled = join(this.o.dir, fileName('s', this.o.pid, this.o.start, ++this.seq));
-      writeFileSync(`${spooled}.tmp`, journal);
-      renameSync(`${spooled}.tmp`, spooled);
-      unlinkSync(segmentPath);
-      this.o.metrics.spilled.inc({ to: 'disk' });
-      this.o.log.warn({ rows, err: (err as Error).message }, 'redis unavailable too; batch spooled to disk');
+    let why = 'redis keeps nothing across a restart';
+    if (await this.redisMayHold()) {
+      try {
+        await this.o.redis.rpush(REDIS_KEY, journal);
+        unlinkSync(segmentPath);
+        this.o.metrics.spilled.inc({ to: 'redis' });
+        this.o.log.warn({ rows }, 'batch spilled to redis');
+        this.schedule(this.backoff);
+        return;
+      } catch (err) {
+        why = `redis unavailable: ${(err as Error).message}`;
+      }
     }
+    const spooled = join(this.o.dir, fileName('s', this.o.pid, this.o.start, ++this.seq));
+    writeFileSync(`${spooled}.tmp`, journal);
+    renameSync(`${spooled}.tmp`, spooled);
+    unlinkSync(segmentPath);
+    this.o.metrics.spilled.inc({ to: 'disk' });
+    this.o.log.warn({ rows, why }, 'batch spooled to disk');
     this.schedule(this.backoff);
+  }
+
+  /**
+   * Whether a spilled batch may go to Redis. Asked at each spill (they are rare,
+   * and Redis's configuration can change while the collector runs); in `auto`
+   * mode a Redis that does not answer CONFIG GET counts as not persistent.
+   */
+  private async redisMayHold(): Promise<boolean> {
+    if (this.o.redisMode !== 'auto') return this.o.redisMode === 'always';
+    let persistent = false;
+    try {
+      const [, appendonly] = (await this.o.redis.config('GET', 'appendonly')) as string[];
+      persistent = appendonly === 'yes';
+    } catch {
+      return false; // down or CONFIG refused: the push would fail too, or the answer is unknown
+    }
+    if (persistent !== this.toldPersistent) {
+      this.toldPersistent = persistent;
+      if (persistent) this.o.log.info('redis keeps an append-only file: spilled batches go to redis');
+      else this.o.log.warn('redis has no append-only file (appendonly no): spilled batches go to the spool directory; SPILL_REDIS=always overrides');
+    }
+    return persistent;
   }
 
   /** Starts the replay loop (call once at start: replays what an earlier run left). */
