@@ -5,8 +5,10 @@
 // request (read from /proc: steadier than throughput on a shared machine), the time from a hit's acknowledgement to
 // its being queryable in ClickHouse (p50/p99 over probe hits sent during the
 // load), and the most active parts of the hits table seen during the run.
+// Each server is warmed with the same load for --warmup seconds before its
+// measured run.
 //
-//   npm run build && node bench/collector-vs-raw.mjs [--rounds 3] [--duration 10] [--connections 50]
+//   npm run build && node bench/collector-vs-raw.mjs [--rounds 3] [--duration 10] [--connections 50] [--warmup 3]
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +28,7 @@ const { values: a } = parseArgs({
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
   },
 });
@@ -68,9 +71,9 @@ function cpuSeconds(pid) {
 }
 
 /** Runs wrk against `url` served by process `pid`; returns requests/s, p50 and p99 in ms, the non-2xx count and the server's CPU µs per request. */
-async function wrk(url, pid) {
+async function wrk(url, pid, seconds = a.duration) {
   const cpu0 = cpuSeconds(pid);
-  const proc = spawn('wrk', [`-t${a.threads}`, `-c${a.connections}`, `-d${a.duration}s`, '--latency', '-s', join(here, 'hit.lua'), url]);
+  const proc = spawn('wrk', [`-t${a.threads}`, `-c${a.connections}`, `-d${seconds}s`, '--latency', '-s', join(here, 'hit.lua'), url]);
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (c) => (stdout += c));
@@ -88,6 +91,17 @@ async function wrk(url, pid) {
   const requests = Number(/(\d+) requests in/.exec(r.stdout)[1]);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0);
   return { rps, p50: ms(50), p99: ms(99), requests, non2xx, cpuUs: Math.round((cpu * 1e6) / requests) };
+}
+
+/**
+ * The same load for --warmup seconds, not measured: a collector runs for days,
+ * so what counts is its speed once the JIT has compiled the hot path, not in
+ * its first seconds. Both servers get the same warm-up. Returns the hits acknowledged.
+ */
+async function warm(url, pid) {
+  if (Number(a.warmup) <= 0) return 0;
+  const r = await wrk(url, pid, a.warmup);
+  return r.requests - r.non2xx;
 }
 
 /**
@@ -158,6 +172,7 @@ try {
   for (let round = 1; round <= Number(a.rounds); round++) {
     const rawPort = await freePort();
     const rawProc = await startProcess([join(here, 'raw-server.mjs'), String(rawPort)], {}, 'listening');
+    await warm(`http://127.0.0.1:${rawPort}/hit`, rawProc.pid);
     raw.push(await wrk(`http://127.0.0.1:${rawPort}/hit`, rawProc.pid));
     await stop(rawProc);
 
@@ -172,6 +187,7 @@ try {
       RATE_LIMIT_PER_MINUTE: '100000000',
       LOG_LEVEL: 'info',
     }, 'collector listening');
+    rowsAcked += await warm(`http://127.0.0.1:${port}/hit`, proc.pid);
     const done = watch(`http://127.0.0.1:${port}`, ch);
     const r = await wrk(`http://127.0.0.1:${port}/hit`, proc.pid);
     const w = await done();
