@@ -281,10 +281,13 @@ describe('journal files', () => {
   it('replays own spooled files and every file of a dead instance, never a live one’s journal', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tl-files-'));
     const dead = 2 ** 22 + 12345; // above the default pid_max: no such process
-    for (const name of [fileName('j', process.pid, 1, 1), fileName('s', process.pid, 1, 2), fileName('j', dead, 5, 1), fileName('j', process.pid, 0, 3), 'other.txt']) {
+    // An earlier version's name (.ndjson) is replayed like the current one (.journal).
+    const older = `s-${dead}-5-00000002.ndjson`;
+    for (const name of [fileName('j', process.pid, 1, 1), fileName('s', process.pid, 1, 2), fileName('j', dead, 5, 1), fileName('j', process.pid, 0, 3), older, 'other.txt', 'bad-1-1-1.journal']) {
       writeFileSync(join(dir, name), '');
     }
+    expect(fileName('j', 1, 2, 3)).toBe('j-1-2-00000003.journal');
     const names = replayable(dir, process.pid, 1).map((f) => f.name);
-    expect(names.sort()).toEqual([fileName('j', process.pid, 0, 3), fileName('s', process.pid, 1, 2), fileName('j', dead, 5, 1)].sort());
+    expect(names.sort()).toEqual([fileName('j', process.pid, 0, 3), fileName('s', process.pid, 1, 2), fileName('j', dead, 5, 1), older].sort());
   });
 });

@@ -36,7 +36,7 @@ export function createMetrics() {
   const insertFailures = new Counter({ name: 'throughline_insert_failures_total', help: 'Failed ClickHouse inserts', registers: [registry] });
   const spilled = new Counter({ name: 'throughline_batches_spilled_total', help: 'Batches moved to the spill, by where', labelNames: ['to'] as const, registers: [registry] });
   const replayed = new Counter({ name: 'throughline_batches_replayed_total', help: 'Spilled batches replayed into ClickHouse, by from', labelNames: ['from'] as const, registers: [registry] });
-  const rejected = new Counter({ name: 'throughline_batches_rejected_total', help: 'Spilled batches whose data ClickHouse refused, set aside in bad-*.ndjson', registers: [registry] });
+  const rejected = new Counter({ name: 'throughline_batches_rejected_total', help: 'Spilled batches whose data ClickHouse refused, set aside in bad-*.journal', registers: [registry] });
   const buffered = new Gauge({ name: 'throughline_rows_buffered', help: 'Rows acknowledged and not yet in ClickHouse or the spill', registers: [registry] });
   const byKind = new Map<string, { inc(): void }>();
   const acceptedOf = (kind: string) => {

@@ -1,12 +1,16 @@
 // File names in the spool directory. Each collector instance writes files named
-// with its pid and start time:
-//   j-<pid>-<start>-<seq>.ndjson   journal segment (acknowledged, maybe not yet inserted)
-//   s-<pid>-<start>-<seq>.ndjson   spooled batch (an insert failed and Redis was down too)
+// with its pid and start time, holding journal text (spill/tables.ts):
+//   j-<pid>-<start>-<seq>.journal   journal segment (acknowledged, maybe not yet inserted)
+//   s-<pid>-<start>-<seq>.journal   spooled batch (an insert failed, and Redis could not take it)
+//   bad-<pid>-<start>-<seq>.journal a batch ClickHouse refused, set aside for a person (never replayed)
 // Files of an instance that is no longer running are adopted and replayed by
-// the next collector that starts on the same directory.
+// the next collector that starts on the same directory. Earlier versions named
+// the same files `.ndjson`; those are replayed too.
 import { readdirSync } from 'node:fs';
 
-const NAME = /^([js])-(\d+)-(\d+)-(\d+)\.ndjson$/;
+const NAME = /^([js])-(\d+)-(\d+)-(\d+)\.(?:journal|ndjson)$/;
+/** The extension of every file written to the spool directory. */
+export const EXTENSION = '.journal';
 
 export type SpoolFile = { name: string; kind: 'j' | 's'; pid: number; start: number; seq: number };
 
@@ -17,7 +21,7 @@ export function parseName(name: string): SpoolFile | null {
 }
 
 export function fileName(kind: 'j' | 's', pid: number, start: number, seq: number): string {
-  return `${kind}-${pid}-${start}-${String(seq).padStart(8, '0')}.ndjson`;
+  return `${kind}-${pid}-${start}-${String(seq).padStart(8, '0')}${EXTENSION}`;
 }
 
 function alive(pid: number): boolean {

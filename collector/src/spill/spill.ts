@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { SpillRedis } from '../config.js';
 import type { Metrics } from '../metrics/registry.js';
-import { fileName, replayable } from './files.js';
+import { EXTENSION, fileName, replayable } from './files.js';
 import { isRejectedData } from './rejected.js';
 import { bodyOf, journalText, parseJournal, type Tables } from './tables.js';
 
@@ -183,7 +183,7 @@ export class Spill {
 
   /**
    * Inserts a spilled batch. When ClickHouse refuses its data (not a failure of
-   * the server), the batch is written to `bad-<pid>-<start>-<seq>.ndjson` for a
+   * the server), the batch is written to `bad-<pid>-<start>-<seq>.journal` for a
    * person to look at, counted, and the replay moves on.
    */
   private async insertOrSetAside(tables: Tables): Promise<void> {
@@ -191,7 +191,7 @@ export class Spill {
       await this.o.insert(tables);
     } catch (err) {
       if (!isRejectedData(err)) throw err;
-      const name = `bad-${this.o.pid}-${this.o.start}-${++this.seq}.ndjson`;
+      const name = `bad-${this.o.pid}-${this.o.start}-${++this.seq}${EXTENSION}`;
       writeFileSync(join(this.o.dir, name), journalText(tables));
       this.o.metrics.rejected.inc();
       this.o.log.error({ err: (err as Error).message, file: name }, 'ClickHouse refused the data of a batch; set aside');
