@@ -6,7 +6,9 @@
 // its being queryable in ClickHouse (p50/p99 over probe hits sent during the
 // load), and the most active parts of the hits table seen during the run.
 // Each server is warmed with the same load for --warmup seconds before its
-// measured run.
+// measured run. Redis's CPU per hit (INFO cpu) is printed beside the collector's,
+// and a note when Redis holds many keys that will expire during the run (left
+// by earlier runs: their expiry takes CPU on the same cores).
 //
 //   npm run build && node bench/collector-vs-raw.mjs [--rounds 3] [--duration 10] [--connections 50] [--warmup 3]
 import { spawn } from 'node:child_process';
@@ -161,6 +163,18 @@ const pct = (xs, p) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Mat
 const db = `tl_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
 const prefix = `bench_${randomBytes(4).toString('hex')}:`;
 const spool = mkdtempSync(join(tmpdir(), 'tl-bench-spool-'));
+/** Redis's own CPU seconds so far (INFO cpu: works for a Redis on another machine too). */
+async function redisCpuSeconds(r) {
+  const info = await r.info('cpu');
+  const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
+const stats = new Redis(REDIS_URL);
+// Keys left by earlier runs or experiments expire while this one runs and take Redis CPU from it
+// (active expiry on the same cores); say so, since the figures would be disturbed.
+const expiring = Number(/expires=(\d+)/.exec(await stats.info('keyspace'))?.[1] ?? 0);
+if (expiring > 100_000) console.log(`note: Redis holds ${expiring} keys with a time to live; their expiry during the run takes CPU from it`);
 const admin = createClient({ url: CLICKHOUSE_URL });
 const ch = createClient({ url: CLICKHOUSE_URL, database: db });
 const raw = [];
@@ -189,7 +203,9 @@ try {
     }, 'collector listening');
     rowsAcked += await warm(`http://127.0.0.1:${port}/hit`, proc.pid);
     const done = watch(`http://127.0.0.1:${port}`, ch);
+    const redisCpu0 = await redisCpuSeconds(stats);
     const r = await wrk(`http://127.0.0.1:${port}/hit`, proc.pid);
+    r.redisUs = Math.round(((await redisCpuSeconds(stats)) - redisCpu0) * 1e6 / r.requests);
     const w = await done();
     col.push(r);
     vis.push(...w.delays);
@@ -199,7 +215,7 @@ try {
     const ratio = r.rps / raw.at(-1).rps;
     console.log(
       `round ${round}: raw ${raw.at(-1).rps.toFixed(0)} req/s (p50 ${raw.at(-1).p50} ms, p99 ${raw.at(-1).p99} ms, ${raw.at(-1).cpuUs} µs CPU/req); ` +
-        `collector ${r.rps.toFixed(0)} hits/s (p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUs} µs CPU/hit, non-2xx ${r.non2xx}); ratio ${ratio.toFixed(2)}; ` +
+        `collector ${r.rps.toFixed(0)} hits/s (p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUs} µs CPU/hit, Redis ${r.redisUs} µs CPU/hit, non-2xx ${r.non2xx}); ratio ${ratio.toFixed(2)}; ` +
         `visible p99 ${pct(w.delays, 99)} ms over ${w.delays.length} probes (${w.lost} not seen); max active parts ${w.maxParts}`,
     );
   }
@@ -207,7 +223,7 @@ try {
   const ratios = col.map((c, i) => c.rps / raw[i].rps);
   console.log('\nmedians over', a.rounds, 'rounds:');
   console.log(`  raw node:http  ${median(raw.map((r) => r.rps)).toFixed(0)} req/s   p50 ${median(raw.map((r) => r.p50))} ms   p99 ${median(raw.map((r) => r.p99))} ms   ${median(raw.map((r) => r.cpuUs))} µs CPU/req`);
-  console.log(`  collector /hit ${median(col.map((r) => r.rps)).toFixed(0)} hits/s  p50 ${median(col.map((r) => r.p50))} ms   p99 ${median(col.map((r) => r.p99))} ms   ${median(col.map((r) => r.cpuUs))} µs CPU/hit`);
+  console.log(`  collector /hit ${median(col.map((r) => r.rps)).toFixed(0)} hits/s  p50 ${median(col.map((r) => r.p50))} ms   p99 ${median(col.map((r) => r.p99))} ms   ${median(col.map((r) => r.cpuUs))} µs CPU/hit (Redis ${median(col.map((r) => r.redisUs))} µs/hit)`);
   console.log(`  ratio collector/raw (median of rounds) ${median(ratios).toFixed(2)}; CPU per request raw/collector ${(median(raw.map((r) => r.cpuUs)) / median(col.map((r) => r.cpuUs))).toFixed(2)}`);
   console.log(`  accepted -> queryable: p50 ${pct(vis, 50)} ms, p99 ${pct(vis, 99)} ms (${vis.length} probes)`);
   console.log(`  max active parts of hits during load: ${maxParts}`);
@@ -216,7 +232,7 @@ try {
   await admin.command({ query: `DROP DATABASE IF EXISTS ${db}` });
   await admin.close();
   await ch.close();
-  const redis = new Redis(REDIS_URL);
+  const redis = stats;
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
