@@ -21,8 +21,8 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
 export type PrivateClickHouse = {
   url: string;
   start(): Promise<void>;
-  /** SIGTERM and wait for the exit. */
-  stop(): Promise<void>;
+  /** SIGTERM (a clean shutdown, which waits for open connections: 15 s and more under load) or SIGKILL, and wait for the exit. */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** Stops it and removes its data. */
   destroy(): Promise<void>;
 };
@@ -70,11 +70,11 @@ export async function privateClickHouse(): Promise<PrivateClickHouse> {
       const p = proc;
       await waitFor(async () => p.exitCode === null && (await ping()), `private ClickHouse on ${url}`);
     },
-    async stop() {
+    async stop(signal = 'SIGTERM') {
       const p = proc;
       if (!p || p.exitCode !== null || p.signalCode !== null) return;
       const exited = new Promise((r) => p.once('exit', r));
-      p.kill('SIGTERM');
+      p.kill(signal);
       await exited;
       proc = null;
     },

@@ -82,15 +82,17 @@ describe('durability under faults', () => {
   /**
    * ClickHouse stopped under load for 3 s and started again (with `restart`, the
    * Redis `r` is restarted meanwhile, while the batches wait in the spill): every
-   * acknowledged hit is stored, once. Returns the collector's /metrics.
+   * acknowledged hit is stored, once. `stop`: SIGTERM, a clean shutdown (which
+   * waits for the collector's open connections), or SIGKILL, a crash and a quick
+   * outage. Returns the collector's /metrics.
    */
-  async function clickhouseOutage(label: string, r: PrivateRedis = redis, restart = false): Promise<string> {
+  async function clickhouseOutage(label: string, r: PrivateRedis = redis, restart = false, stop: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<string> {
     const { db, spool, env } = setup({ REDIS_URL: r.url });
     const collector = await startCollector(env);
     try {
       const load = startLoad(() => collector.url);
       await sleep(1000);
-      await ch.stop();
+      await ch.stop(stop);
       await sleep(2000);
       if (restart) {
         await r.stop();
@@ -154,7 +156,7 @@ describe('durability under faults', () => {
   });
 
   it('(f) keeps batches spilled to a persistent Redis through a Redis restart', async () => {
-    const metrics = await clickhouseOutage('(f) Redis restart, append-only file', redis, true);
+    const metrics = await clickhouseOutage('(f) Redis restart, append-only file', redis, true, 'SIGKILL');
     expect(metrics).toMatch(/throughline_batches_spilled_total\{to="redis"\} [1-9]/);
     expect(metrics).toMatch(/throughline_batches_replayed_total\{from="redis"\} [1-9]/);
   });
@@ -163,7 +165,7 @@ describe('durability under faults', () => {
     const volatile = await privateRedis();
     await volatile.start();
     try {
-      const metrics = await clickhouseOutage('(g) Redis restart, no persistence', volatile, true);
+      const metrics = await clickhouseOutage('(g) Redis restart, no persistence', volatile, true, 'SIGKILL');
       expect(metrics).toMatch(/throughline_batches_spilled_total\{to="disk"\} [1-9]/);
       expect(metrics).not.toMatch(/throughline_batches_spilled_total\{to="redis"\} [1-9]/);
     } finally {
