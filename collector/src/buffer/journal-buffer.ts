@@ -274,7 +274,10 @@ export class JournalBuffer {
       // After a write that failed half-way, start on a line of our own.
       if (seg.torn) parts.unshift(Buffer.from('\n'));
       const entries = this.entries;
-      this.gathering.clear();
+      // A new map, not clear(): V8 leaves a cleared map's old table pointing to its
+      // new one, so once one table had been promoted, every table after it (and
+      // the commit's rows it held) stayed alive until a full collection.
+      this.gathering = new Map();
       this.entries = [];
       const bytes = parts.reduce((n, b) => n + b.length, 0);
       try {
