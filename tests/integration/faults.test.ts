@@ -185,6 +185,9 @@ describe('durability under faults', () => {
       await load.stop();
       expect(load.acked.size - before).toBeGreaterThan(50);
       expect(load.failed()).toBe(0);
+      // Every sender's visitor is new, so nothing is throttled: an id missing below is a lost hit.
+      const metrics = await (await fetch(`${collector.url}/metrics`)).text();
+      expect(metrics).not.toMatch(/throughline_hits_dropped_total\{reason="(throttled|rate_limited)"\} [1-9]/);
       await expectAllStored(db, load.acked, '(d) Redis down');
     } finally {
       await redis.start();
