@@ -72,6 +72,13 @@ function cpuSeconds(pid) {
   }
 }
 
+/** Redis's own CPU seconds so far (INFO cpu: works for a Redis on another machine too). */
+async function redisCpuSeconds(r) {
+  const info = await r.info('cpu');
+  const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
 /** Runs wrk against `url` served by process `pid`; returns requests/s, p50 and p99 in ms, the non-2xx count and the server's CPU µs per request. */
 async function wrk(url, pid, seconds = a.duration) {
   const cpu0 = cpuSeconds(pid);
@@ -163,13 +170,6 @@ const pct = (xs, p) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Mat
 const db = `tl_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
 const prefix = `bench_${randomBytes(4).toString('hex')}:`;
 const spool = mkdtempSync(join(tmpdir(), 'tl-bench-spool-'));
-/** Redis's own CPU seconds so far (INFO cpu: works for a Redis on another machine too). */
-async function redisCpuSeconds(r) {
-  const info = await r.info('cpu');
-  const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
-  return field('used_cpu_user') + field('used_cpu_sys');
-}
-
 const stats = new Redis(REDIS_URL);
 // Keys left by earlier runs or experiments expire while this one runs and take Redis CPU from it
 // (active expiry on the same cores); say so, since the figures would be disturbed.

@@ -86,7 +86,10 @@ describe('durability under faults', () => {
    * waits for the collector's open connections), or SIGKILL, a crash and a quick
    * outage. Returns the collector's /metrics.
    */
-  async function clickhouseOutage(label: string, r: PrivateRedis = redis, restart = false, stop: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<string> {
+  async function clickhouseOutage(
+    label: string,
+    { r = redis, restart = false, stop = 'SIGTERM' }: { r?: PrivateRedis; restart?: boolean; stop?: 'SIGTERM' | 'SIGKILL' } = {},
+  ): Promise<string> {
     const { db, spool, env } = setup({ REDIS_URL: r.url });
     const collector = await startCollector(env);
     try {
@@ -156,7 +159,7 @@ describe('durability under faults', () => {
   });
 
   it('(f) keeps batches spilled to a persistent Redis through a Redis restart', async () => {
-    const metrics = await clickhouseOutage('(f) Redis restart, append-only file', redis, true, 'SIGKILL');
+    const metrics = await clickhouseOutage('(f) Redis restart, append-only file', { restart: true, stop: 'SIGKILL' });
     expect(metrics).toMatch(/throughline_batches_spilled_total\{to="redis"\} [1-9]/);
     expect(metrics).toMatch(/throughline_batches_replayed_total\{from="redis"\} [1-9]/);
   });
@@ -165,7 +168,7 @@ describe('durability under faults', () => {
     const volatile = await privateRedis();
     await volatile.start();
     try {
-      const metrics = await clickhouseOutage('(g) Redis restart, no persistence', volatile, true, 'SIGKILL');
+      const metrics = await clickhouseOutage('(g) Redis restart, no persistence', { r: volatile, restart: true, stop: 'SIGKILL' });
       expect(metrics).toMatch(/throughline_batches_spilled_total\{to="disk"\} [1-9]/);
       expect(metrics).not.toMatch(/throughline_batches_spilled_total\{to="redis"\} [1-9]/);
     } finally {

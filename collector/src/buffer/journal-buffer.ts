@@ -85,13 +85,12 @@ export abstract class JournalEntry {
   line = 0;
 
   /**
-   * `text`: the main row (ending in a newline) of `stream`; `more`: rows of other
-   * streams, or null. `gated`: the batch must wait for the verdict (JournalBuffer.settle).
+   * `stream`: the stream of the main row (given to JournalBuffer.accept, not kept:
+   * a hit waiting for its verdict holds no more than it needs); `more`: rows of
+   * other streams, or null. `gated`: the batch must wait for the verdict (JournalBuffer.settle).
    */
   constructor(
     readonly stream: string,
-    /** The main row; '' once gathered for its group commit (a hit waiting for its verdict keeps no more than it needs). */
-    public text: string,
     gated: boolean,
     readonly more: MoreRows[] | null = null,
   ) {
@@ -177,20 +176,20 @@ export class JournalBuffer {
   }
 
   /**
-   * Appends an entry's lines to the next group commit; its `durable` is called
+   * Appends an entry's lines (`text`: its main row, ending in a newline; then
+   * its `more`) to the next group commit; its `durable` is called
    * once they are in the journal, or with the error when closing (synchronously)
    * or when the disk fails. A gated entry's lines join the batch only once its
    * verdict is in (`settle`): the visit throttle and rate limit answer after the
    * hit is acknowledged, and the batch is not inserted before every verdict of it is in.
    */
-  accept(entry: JournalEntry): void {
+  accept(entry: JournalEntry, text: string): void {
     if (this.closed) {
       entry.keep = false;
       entry.durable(new ClosedError('shutting down'));
       return;
     }
-    entry.line = this.gather(entry.stream, entry.text, 1);
-    entry.text = '';
+    entry.line = this.gather(entry.stream, text, 1);
     if (entry.more) for (const m of entry.more) m.line = this.gather(m.stream, m.text, m.rows);
     this.entries.push(entry);
     if (!this.scheduled) {

@@ -122,7 +122,6 @@ class HitInFlight extends JournalEntry implements LimitTarget {
   private verdict: LimitVerdict | undefined;
 
   constructor(
-    text: string,
     more: MoreRows[] | null,
     gated: boolean,
     private readonly svc: Services,
@@ -131,7 +130,7 @@ class HitInFlight extends JournalEntry implements LimitTarget {
     private readonly answer: Answer,
     private readonly kind: string,
   ) {
-    super(HITS, text, gated, more);
+    super(HITS, gated, more);
     if (!gated) this.verdict = 'ok';
   }
 
@@ -186,8 +185,8 @@ function ingest(svc: Services, ctx: HitContext, res: ServerResponse, steps: read
       ? null
       : [{ stream: 'identity_links', text: ctx.links.map((l) => `${JSON.stringify(l)}\n`).join(''), rows: ctx.links.length, line: 0 }];
   const limited = !deps.limits.off;
-  const hit = new HitInFlight(`${hitTsv(row)}\n`, links, limited, svc, res, cors, accepted, row.kind);
-  svc.hits.accept(hit);
+  const hit = new HitInFlight(links, limited, svc, res, cors, accepted, row.kind);
+  svc.hits.accept(hit, `${hitTsv(row)}\n`);
   if (limited) deps.limits.check(limitQuery(ctx), ctx.req.receivedAt, hit);
 }
 

@@ -9,8 +9,6 @@
 import { readdirSync } from 'node:fs';
 
 const NAME = /^([js])-(\d+)-(\d+)-(\d+)\.(?:journal|ndjson)$/;
-/** The extension of every file written to the spool directory. */
-export const EXTENSION = '.journal';
 
 export type SpoolFile = { name: string; kind: 'j' | 's'; pid: number; start: number; seq: number };
 
@@ -20,8 +18,9 @@ export function parseName(name: string): SpoolFile | null {
   return { name, kind: m[1] as 'j' | 's', pid: Number(m[2]), start: Number(m[3]), seq: Number(m[4]) };
 }
 
-export function fileName(kind: 'j' | 's', pid: number, start: number, seq: number): string {
-  return `${kind}-${pid}-${start}-${String(seq).padStart(8, '0')}${EXTENSION}`;
+/** A file's name; `bad` files are never replayed (NAME does not match them). */
+export function fileName(kind: 'j' | 's' | 'bad', pid: number, start: number, seq: number): string {
+  return `${kind}-${pid}-${start}-${String(seq).padStart(8, '0')}.journal`;
 }
 
 function alive(pid: number): boolean {

@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { SpillRedis } from '../config.js';
 import type { Metrics } from '../metrics/registry.js';
-import { EXTENSION, fileName, replayable } from './files.js';
+import { fileName, replayable } from './files.js';
 import { isRejectedData } from './rejected.js';
 import { bodyOf, journalText, parseJournal, type Tables } from './tables.js';
 
@@ -65,25 +65,26 @@ export class Spill {
    * is removed. Should both fail, the segment file stays and the next start replays it.
    */
   async put(journal: Buffer, segmentPath: string, rows: number): Promise<void> {
-    let why = 'redis keeps nothing across a restart';
+    let why: string | null = 'redis keeps nothing across a restart';
     if (await this.redisMayHold()) {
       try {
         await this.o.redis.rpush(REDIS_KEY, journal);
-        unlinkSync(segmentPath);
-        this.o.metrics.spilled.inc({ to: 'redis' });
-        this.o.log.warn({ rows }, 'batch spilled to redis');
-        this.schedule(this.backoff);
-        return;
+        why = null;
       } catch (err) {
         why = `redis unavailable: ${(err as Error).message}`;
       }
     }
-    const spooled = join(this.o.dir, fileName('s', this.o.pid, this.o.start, ++this.seq));
-    writeFileSync(`${spooled}.tmp`, journal);
-    renameSync(`${spooled}.tmp`, spooled);
+    if (why === null) {
+      this.o.metrics.spilled.inc({ to: 'redis' });
+      this.o.log.warn({ rows }, 'batch spilled to redis');
+    } else {
+      const spooled = join(this.o.dir, fileName('s', this.o.pid, this.o.start, ++this.seq));
+      writeFileSync(`${spooled}.tmp`, journal);
+      renameSync(`${spooled}.tmp`, spooled);
+      this.o.metrics.spilled.inc({ to: 'disk' });
+      this.o.log.warn({ rows, why }, 'batch spooled to disk');
+    }
     unlinkSync(segmentPath);
-    this.o.metrics.spilled.inc({ to: 'disk' });
-    this.o.log.warn({ rows, why }, 'batch spooled to disk');
     this.schedule(this.backoff);
   }
 
@@ -191,7 +192,7 @@ export class Spill {
       await this.o.insert(tables);
     } catch (err) {
       if (!isRejectedData(err)) throw err;
-      const name = `bad-${this.o.pid}-${this.o.start}-${++this.seq}${EXTENSION}`;
+      const name = fileName('bad', this.o.pid, this.o.start, ++this.seq);
       writeFileSync(join(this.o.dir, name), journalText(tables));
       this.o.metrics.rejected.inc();
       this.o.log.error({ err: (err as Error).message, file: name }, 'ClickHouse refused the data of a batch; set aside');
