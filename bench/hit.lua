@@ -4,17 +4,28 @@
 local counter = 0
 local prefix
 
--- Visitor ids are unique per request (a thread's prefix and its counter, at most
--- 16 characters): random ids would collide now and then over a long run, and a
--- repeated visitor within 10 minutes is throttled, which would blur the count of
--- acknowledged against stored hits.
+-- Visitor ids are unique per request (a thread's random start plus its counter,
+-- written in the id alphabet: the collector removes any other id): random ids
+-- would collide now and then over a long run, and a repeated visitor within 10
+-- minutes is throttled, which would blur the count of acknowledged against
+-- stored hits.
+local ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+local start
 local function vid()
-  return prefix:sub(1, 6) .. counter
+  local n = start + counter
+  local id = ""
+  for _ = 1, 6 do
+    local d = n % 31
+    id = ALPHABET:sub(d + 1, d + 1) .. id
+    n = math.floor(n / 31)
+  end
+  return id
 end
 
 function init(args)
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
   prefix = string.format("%08x", math.random(0, 0x7fffffff))
+  start = math.random(0, 800000000)
 end
 
 local headers = {

@@ -5,14 +5,17 @@
 # that already answers is reused, never restarted.
 #
 #   scripts/services.sh start    install what is missing, start, wait until both answer
-#   scripts/services.sh stop     stop both (Redis only if this script started it)
+#   scripts/services.sh stop     stop what this script started (a service that was
+#                                already running when it came is left running)
 #   scripts/services.sh status   print what answers
 set -euo pipefail
 
-CH_URL="http://127.0.0.1:8123"
-CH_PID=/run/clickhouse-server/clickhouse-server.pid
-REDIS_PORT=6379
-STATE_DIR="$(cd "$(dirname "$0")/.." && pwd)/.services"   # git-ignored
+# Each path and port may be set from the environment (tests run the script
+# against a temporary state directory and stand-in processes).
+CH_URL="${CH_URL:-http://127.0.0.1:8123}"
+CH_PID="${CH_PID:-/run/clickhouse-server/clickhouse-server.pid}"
+REDIS_PORT="${REDIS_PORT:-6379}"
+STATE_DIR="${STATE_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.services}"   # git-ignored
 
 log() { printf '[services] %s\n' "$*"; }
 
@@ -44,6 +47,9 @@ start_clickhouse() {
     "clickhouse-server --config-file=/etc/clickhouse-server/config.xml --pid-file=$CH_PID --daemon"
   for _ in $(seq 60); do ch_up && break; sleep 1; done
   ch_up || { log "ClickHouse did not answer within 60 s; see /var/log/clickhouse-server/"; exit 1; }
+  # The pid this script started: stop signals that process only, never whatever the pid file names later.
+  mkdir -p "$STATE_DIR"
+  cat "$CH_PID" > "$STATE_DIR/clickhouse.ours"
   log "ClickHouse $(curl -sf "$CH_URL/?query=SELECT%20version()") answers at $CH_URL"
 }
 
@@ -59,12 +65,26 @@ start_redis() {
   log "Redis answers at 127.0.0.1:$REDIS_PORT"
 }
 
+# The ClickHouse pid this script started, while that very process still runs
+# (its pid file still names it); nothing otherwise.
+our_clickhouse() {
+  local ours running
+  [ -f "$STATE_DIR/clickhouse.ours" ] && [ -f "$CH_PID" ] || return 1
+  ours="$(cat "$STATE_DIR/clickhouse.ours")"
+  running="$(cat "$CH_PID")"
+  [ -n "$ours" ] && [ "$ours" = "$running" ] && kill -0 "$ours" 2>/dev/null && echo "$ours"
+}
+
 stop_all() {
-  if [ -f "$CH_PID" ] && kill -0 "$(cat "$CH_PID")" 2>/dev/null; then
+  local pid
+  if pid="$(our_clickhouse)"; then
     log "stopping ClickHouse"
-    as_root kill -TERM "$(cat "$CH_PID")"
+    as_root kill -TERM "$pid"
     for _ in $(seq 60); do ch_up || break; sleep 0.5; done
+  elif [ -f "$CH_PID" ]; then
+    log "ClickHouse was not started by this script; left running"
   fi
+  rm -f "$STATE_DIR/clickhouse.ours"
   if [ -f "$STATE_DIR/redis.ours" ] && redis_up; then
     log "stopping Redis"
     redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true

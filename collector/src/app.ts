@@ -4,6 +4,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { crmRouter } from './crm/routes.js';
 import { healthHandler } from './health/route.js';
+import { finalErrorHandler } from './http/errors.js';
 import { inboundEmailRouter } from './inbound-email/route.js';
 import { TRACKER_FILE } from './paths.js';
 import { reportsRouter } from './reports/route.js';
@@ -14,7 +15,11 @@ export function createApp(svc: Services): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
+  // The collector is often reached over plain HTTP on a host name (an intranet,
+  // a test stand): upgrade-insecure-requests would send the report page's forms
+  // to https there, where nothing answers, and form-action then blocks them.
+  // Pages served over HTTPS need no upgrade, so the directive serves none.
+  app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' }, contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.get('/healthz', healthHandler(svc));
   // The tracker lives at one stable URL; browsers revalidate it hourly so a new
   // release reaches every site within the hour.
@@ -27,5 +32,7 @@ export function createApp(svc: Services): Express {
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });
+  // Last: whatever a route or a body parser passed on is answered with its reason, never Express's stack-trace page.
+  app.use(finalErrorHandler(svc.log));
   return app;
 }

@@ -5,6 +5,9 @@ import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** IDENTITY_KEY values anyone can read (the old default): hashes under them protect nothing. */
+const PUBLIC_IDENTITY_KEYS = ['throughline-development-key-change-me'];
+
 const schema = z.object({
   THROUGHLINE_HOST: z.string().min(1).default('127.0.0.1'),
   THROUGHLINE_PORT: int(0, 65535).default(8080),
@@ -26,10 +29,23 @@ const schema = z.object({
   BATCH_MAX_ROWS: int(1, 1_000_000).default(50_000),
   /** ... or when the oldest buffered row has waited this long. */
   BATCH_MAX_MS: int(10, 60_000).default(1000),
-  /** Key of the HMAC that replaces e-mails and phones (identity/hash.ts). Keep it secret and stable. */
-  IDENTITY_KEY: z.string().min(16, 'at least 16 characters').default('throughline-development-key-change-me'),
+  /**
+   * Key of the HMAC that replaces e-mails and phones (identity/hash.ts). Keep it
+   * secret and stable. Unset: a random key is made once and kept in ClickHouse
+   * (identity/key.ts). The key once printed in the examples is public.
+   */
+  IDENTITY_KEY: z
+    .string()
+    .min(16, 'at least 16 characters')
+    .refine((k) => !PUBLIC_IDENTITY_KEYS.includes(k), 'a published example key; set a secret of your own, or leave it unset to have one generated')
+    .optional(),
   /** Country whose numbering plan applies to phone numbers written without a country code. */
   PHONE_DEFAULT_COUNTRY: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 two-letter code such as RU').default('RU'),
+  /** More query parameters whose values stored URLs never keep (privacy/url.ts): comma-separated names. */
+  URL_REDACT_PARAMS: z
+    .string()
+    .regex(/^\s*[A-Za-z0-9_.[\]-]{1,64}\s*(?:,\s*[A-Za-z0-9_.[\]-]{1,64}\s*)*,?\s*$/, 'comma-separated parameter names (letters, digits, _ . - [ ])')
+    .default(''),
   /** JSON file with the CRM sources, funnel and mappings (README, "Connecting a CRM"). */
   CRM_CONFIG: z.string().optional(),
   /** Bearer token of the CRM admin API (GET/PUT /crm/config); the API is off without it. */
@@ -63,6 +79,20 @@ const schema = z.object({
   SPILL_REDIS: z.enum(['auto', 'always', 'never']).default('auto'),
   JOURNAL_FSYNC: z.enum(['0', '1']).default('0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Slow clients (server.ts): the time a client has to send its headers, and its
+   * whole request, before it is cut; how long an idle keep-alive connection is
+   * kept (above the 60 s of common load balancers, so they never reuse one the
+   * collector is closing); how many connections are open at once.
+   */
+  HTTP_HEADERS_TIMEOUT_SECONDS: int(1, 600).default(10),
+  HTTP_REQUEST_TIMEOUT_SECONDS: int(1, 3600).default(30),
+  HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: int(1, 3600).default(65),
+  HTTP_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
+  /** Bearer token of GET /metrics; unset, /metrics is open (bind it to a private address then). */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** New visitor ids (GET /vid) per address per minute; `0` disables the limit. */
+  VID_RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(60),
 });
 
 export type Config = {
@@ -72,11 +102,23 @@ export type Config = {
   clickhouse: { url: string; user: string; password: string; database: string };
   redis: { url: string; prefix: string };
   batch: { maxRows: number; maxMs: number };
+  /** `key` is '' until start-up reads the installation's generated key (identity/key.ts) when IDENTITY_KEY is unset. */
   identity: { key: string; defaultCountry: string };
   crm: { configPath: string | undefined; adminToken: string | undefined; inboundEmailSecret: string | undefined };
   reports: { token: string | undefined; windowDays: number; maxAgeSeconds: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   pipeline: PipelineConfig;
+  http: HttpConfig;
+};
+
+/** The HTTP server's bounds on slow clients (seconds) and who may read /metrics. */
+export type HttpConfig = {
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  maxConnections: number;
+  metricsToken: string | undefined;
+  vidRatePerMinute: number;
 };
 
 export type PipelineConfig = {
@@ -95,6 +137,8 @@ export type PipelineConfig = {
   spoolDir: string | undefined;
   spillRedis: SpillRedis;
   journalFsync: boolean;
+  /** Extra query parameter names redacted from stored URLs (URL_REDACT_PARAMS). */
+  urlRedactParams: string[];
 };
 
 export type SpillRedis = 'auto' | 'always' | 'never';
@@ -111,6 +155,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.HTTP_HEADERS_TIMEOUT_SECONDS > e.HTTP_REQUEST_TIMEOUT_SECONDS) {
+    throw new ConfigError('invalid configuration:\n  HTTP_HEADERS_TIMEOUT_SECONDS: must not exceed HTTP_REQUEST_TIMEOUT_SECONDS');
+  }
   return {
     host: e.THROUGHLINE_HOST,
     port: e.THROUGHLINE_PORT,
@@ -123,10 +170,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     batch: { maxRows: e.BATCH_MAX_ROWS, maxMs: e.BATCH_MAX_MS },
-    identity: { key: e.IDENTITY_KEY, defaultCountry: e.PHONE_DEFAULT_COUNTRY },
+    identity: { key: e.IDENTITY_KEY ?? '', defaultCountry: e.PHONE_DEFAULT_COUNTRY },
     crm: { configPath: e.CRM_CONFIG, adminToken: e.CRM_ADMIN_TOKEN, inboundEmailSecret: e.INBOUND_EMAIL_SECRET },
     reports: { token: e.REPORTS_TOKEN, windowDays: e.ATTRIBUTION_WINDOW_DAYS, maxAgeSeconds: e.ATTRIBUTION_MAX_AGE_SECONDS },
     logLevel: e.LOG_LEVEL,
+    http: {
+      headersTimeoutSeconds: e.HTTP_HEADERS_TIMEOUT_SECONDS,
+      requestTimeoutSeconds: e.HTTP_REQUEST_TIMEOUT_SECONDS,
+      keepAliveTimeoutSeconds: e.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+      metricsToken: e.METRICS_TOKEN,
+      vidRatePerMinute: e.VID_RATE_LIMIT_PER_MINUTE,
+    },
     pipeline: {
       sites: e.SITES,
       visitThrottleSeconds: e.VISIT_THROTTLE_SECONDS,
@@ -141,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       spoolDir: e.SPOOL_DIR,
       spillRedis: e.SPILL_REDIS,
       journalFsync: e.JOURNAL_FSYNC === '1',
+      urlRedactParams: e.URL_REDACT_PARAMS.split(',').map((n) => n.trim()).filter(Boolean),
     },
   };
 }

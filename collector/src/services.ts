@@ -9,7 +9,9 @@ import { Resolver } from './attribution/resolver.js';
 import { installViews } from './attribution/views.js';
 import type { Config } from './config.js';
 import { Crm } from './crm/service.js';
+import { identityKey } from './identity/key.js';
 import { createIngest, type Ingest } from './pipeline/ingest.js';
+import { expireLegacyIds } from './visitor-id/issue.js';
 
 export type Services = {
   config: Config;
@@ -31,6 +33,7 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
     const applied = await migrate(admin, config.clickhouse.database);
     if (applied.length) log.info({ applied }, 'migrations applied');
     await installViews(admin, config.clickhouse.database, config.reports.windowDays);
+    config.identity.key = await identityKey(admin, config, log);
   } finally {
     await admin.close();
   }
@@ -45,6 +48,11 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
     lazyConnect: false,
   });
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis error'));
+  // Visitor ids claimed before ids expired get an expiry; in the background, as the collector serves.
+  expireLegacyIds(redis).then(
+    (given) => given && log.info({ given }, 'visitor ids of earlier versions now expire when unused'),
+    (err: unknown) => log.warn({ err: String(err) }, 'visitor ids of earlier versions not given an expiry; tried again at the next start'),
+  );
   const ingest = await createIngest(config, settings, log);
   const hits = ingest.buffer;
   const resolver = new Resolver(clickhouse, config.clickhouse.database, {

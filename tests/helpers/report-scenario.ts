@@ -37,8 +37,8 @@ export const VISITS: Visit[] = [
   { v: 'CCCCCC', t: '2026-03-18 12:00:00', u: 'https://shop.example/?utm_source=vk&utm_medium=cpc&utm_campaign=spring' },
   { v: 'CCCCCC', t: '2026-03-18 12:05:00', u: 'https://shop.example/contact', k: 'lead' },
   // D on two devices: a newsletter on the laptop (GA id), direct on the phone (Metrika id); deal D4 knows both ids.
-  { v: 'DDDDD1', t: '2026-03-20 10:00:00', u: 'https://shop.example/?utm_source=newsletter&utm_medium=email&utm_campaign=march', g: '111.222' },
-  { v: 'DDDDD2', t: '2026-03-21 10:00:00', u: 'https://shop.example/', y: '333444' },
+  { v: 'DDDDD3', t: '2026-03-20 10:00:00', u: 'https://shop.example/?utm_source=newsletter&utm_medium=email&utm_campaign=march', g: '111.222' },
+  { v: 'DDDDD4', t: '2026-03-21 10:00:00', u: 'https://shop.example/', y: '333444' },
   // F: organic search and a form, no deal: a lead on its own.
   { v: 'FFFFFF', t: '2026-03-25 10:00:00', u: 'https://shop.example/', r: 'https://yandex.ru/search/?text=shop' },
   { v: 'FFFFFF', t: '2026-03-25 10:03:00', u: 'https://shop.example/contact', k: 'lead' },

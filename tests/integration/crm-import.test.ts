@@ -101,14 +101,21 @@ describe('deal import (JSON and CSV)', () => {
     expect(await current('B-1')).toMatchObject({ deleted: 1 });
   });
 
-  it('refuses bad input with a reason naming the line, and a bad secret', async () => {
-    const before = await db.rows(`SELECT count() AS n FROM deals`);
-    const bad = await post('deals.csv', 'id,status,updated_at,amount\nC-1,new,1717200000,10\nC-2,new,yesterday,10\n', 'text/csv');
-    expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ error: 'bad_csv', reason: 'line 3.updated_at: a unix time or an ISO 8601 date' });
+  it('refuses a bad row with a reason naming it, a body that is not one, and a bad secret', async () => {
+    const bad = await post('deals.csv', 'id,status,updated_at,amount\n,new,1717200000,10\nC-2,new,yesterday,10\n', 'text/csv');
+    expect(bad.status).toBe(200);
+    expect(await bad.json()).toMatchObject({
+      stored: 0,
+      refused: [
+        { record: 'line 2', reason: expect.stringMatching(/^id: /) },
+        { record: 'C-2', reason: 'updated_at: a unix time or an ISO 8601 date' },
+      ],
+    });
     const json = await post('deals', JSON.stringify({ deals: [{ id: 'C-3', updated_at: 1717200000 }] }), 'application/json');
-    expect(json.status).toBe(400);
-    expect((await json.json()).reason).toMatch(/deals\.0\.status/);
+    expect(json.status).toBe(200);
+    expect((await json.json()).refused).toEqual([{ record: 'C-3', reason: expect.stringMatching(/^status: /) }]);
+    const before = await db.rows(`SELECT count() AS n FROM deals`);
+    expect(await (await post('deals', '{"deals":{}}', 'application/json')).json()).toMatchObject({ error: 'bad_deals', reason: expect.stringMatching(/^deals: /) });
     expect((await post('deals', '{', 'application/json')).status).toBe(400);
     expect((await post('deals', '{}', 'application/json', 'wrong_secret_0123456789abcdef')).status).toBe(401);
     expect(await db.rows(`SELECT count() AS n FROM deals`)).toEqual(before);

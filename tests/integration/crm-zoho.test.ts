@@ -174,7 +174,9 @@ describe('Zoho CRM into ClickHouse', () => {
     const r = await notify({ module: 'Deals', ids: ['5725767000003000064'], operation: 'update', channel_id: '1000000068001', token: 'forged-token-0123456789' });
     expect(r.status).toBe(401);
     const junk = await notify({ module: 'Deals', ids: ['drop table'], operation: 'update', token: TOKEN });
-    expect(junk.status).toBe(400);
+    expect(junk.status).toBe(200);
+    expect(await junk.json()).toMatchObject({ stored: 0, refused: [{ record: 'ids[0]', reason: 'not a record id' }] });
+    expect((await notify({ module: 'Deals', ids: 'drop table', operation: 'update', token: TOKEN })).status).toBe(400);
     expect(zoho.requests).toEqual([]);
   });
 
@@ -220,8 +222,8 @@ describe('Zoho CRM into ClickHouse', () => {
 
     expect((await post(JSON.stringify(record({})), 'wrong_secret_0123456789abcdef')).status).toBe(401);
     const notDeal = await post(JSON.stringify({ id: '5725767000003000113', Deal_Name: 'x' }));
-    expect(notDeal.status).toBe(400);
-    expect(await notDeal.json()).toEqual({ error: 'not_zoho_deal', reason: 'record 0: no Stage' });
+    expect(notDeal.status).toBe(200);
+    expect(await notDeal.json()).toMatchObject({ stored: 0, refused: [{ record: 'data[0]', reason: 'no Stage' }] });
     expect(await current('5725767000003000113')).toBeUndefined();
   });
 

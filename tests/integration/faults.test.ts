@@ -5,8 +5,10 @@
 // and Redis servers (tests/helpers/private-services.ts),
 // so the shared ones are never touched. Every check compares event ids, not
 // counts; "exactly once" is read the way queries must read a ReplacingMergeTree
-// (LIMIT 1 BY event_id), and the raw row count is printed beside it.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+// (LIMIT 1 BY event_id), and the raw row count is printed beside it. Poison rows
+// (rows ClickHouse refuses) left by a dead instance among thousands of good ones
+// are set aside alone while the collector is under load, with and without an outage.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,8 +17,43 @@ import { eventually } from '../helpers/clickhouse.js';
 import { startCollector, type RunningCollector } from '../helpers/collector.js';
 import { startLoad } from '../helpers/load.js';
 import { privateClickHouse, privateRedis, type PrivateClickHouse, type PrivateRedis } from '../helpers/private-services.js';
+import { fileName } from '../../collector/src/spill/files.js';
+import { journalOf, tsvStream } from '../../collector/src/spill/tables.js';
+import { among, badDateHitLine, hitLine, ids, linkLine, rowsBody, surrogateLinkLine, unknownFieldLinkLine, type BadRowLine } from '../helpers/poison-rows.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const DEAD_PID = 2 ** 22 + 4323; // above the default pid_max: no such process
+
+/**
+ * A dead instance's journal segment with one poison row (a lone surrogate in a
+ * link) and a spool file with several (bad DateTimes first, in the middle and
+ * last; a link with an unknown field), among thousands of good rows.
+ */
+function poisonFiles(spool: string) {
+  const segHits = ids('fseghit', 3000);
+  const segLinks = ids('fseglink', 500);
+  const spHits = ids('fsphit', 2000);
+  const spLinks = ids('fsplink', 300);
+  const poison = {
+    links: [surrogateLinkLine('fpoison0'), unknownFieldLinkLine('fpoison1')],
+    hits: [badDateHitLine('fpoison2'), badDateHitLine('fpoison3'), badDateHitLine('fpoison4')],
+  };
+  writeFileSync(
+    join(spool, fileName('j', DEAD_PID, 1, 1)),
+    journalOf([
+      { stream: tsvStream('hits'), buf: rowsBody(segHits.map((id) => hitLine(id))) },
+      { stream: 'identity_links', buf: rowsBody(among(segLinks.map((h) => linkLine('V1', h)), [poison.links[0]!], [250])) },
+    ]),
+  );
+  writeFileSync(
+    join(spool, fileName('s', DEAD_PID, 1, 2)),
+    journalOf([
+      { stream: tsvStream('hits'), buf: rowsBody(among(spHits.map((id) => hitLine(id)), poison.hits, [0, 1001, 2002])) },
+      { stream: 'identity_links', buf: rowsBody(among(spLinks.map((h) => linkLine('V2', h)), [poison.links[1]!], [299])) },
+    ]),
+  );
+  return { hits: [...segHits, ...spHits], links: [...segLinks, ...spLinks].sort(), poison: [...poison.links, ...poison.hits].sort() };
+}
 
 describe('durability under faults', () => {
   let ch: PrivateClickHouse;
@@ -71,6 +108,24 @@ describe('durability under faults', () => {
     expect(missing).toEqual([]);
     // LIMIT 1 BY gives each id once: what a query sees is one row per event.
     expect(last.ids.length).toBe(last.distinct.size);
+  }
+
+  /** How often each event id is stored (no OPTIMIZE runs here). */
+  async function copies(db: string): Promise<Map<string, number>> {
+    const rs = await client.query({ query: `SELECT event_id, count() AS n FROM ${db}.hits GROUP BY event_id`, format: 'JSONEachRow' });
+    return new Map((await rs.json<{ event_id: string; n: string }>()).map((r) => [r.event_id, Number(r.n)]));
+  }
+
+  async function links(db: string): Promise<string[]> {
+    const rs = await client.query({ query: `SELECT id_b FROM ${db}.identity_links ORDER BY id_b`, format: 'JSONEachRow' });
+    return (await rs.json<{ id_b: string }>()).map((r) => r.id_b);
+  }
+
+  function badRows(spool: string): BadRowLine[] {
+    return readdirSync(spool)
+      .filter((f) => f.startsWith('bad-rows-'))
+      .flatMap((f) => readFileSync(join(spool, f), 'utf8').split('\n').filter(Boolean))
+      .map((l) => JSON.parse(l) as BadRowLine);
   }
 
   async function cleanup(db: string, spool: string, collector?: RunningCollector) {
@@ -214,6 +269,54 @@ describe('durability under faults', () => {
       await expectAllStored(db, load.acked, '(e) ClickHouse and Redis down');
       const metrics = await (await fetch(`${collector.url}/metrics`)).text();
       expect(metrics).toMatch(/throughline_batches_replayed_total\{from="disk"\} [1-9]/);
+    } finally {
+      await cleanup(db, spool, collector);
+    }
+  });
+
+  it('(h) sets aside only the poison rows left by a dead instance, stores every good row exactly once, under load', async () => {
+    const { db, spool, env } = setup();
+    const left = poisonFiles(spool);
+    const collector = await startCollector(env);
+    try {
+      const load = startLoad(() => collector.url);
+      await sleep(1500);
+      await load.stop();
+      expect(load.failed()).toBe(0);
+      const good = new Set([...left.hits, ...load.acked]);
+      const stored = await eventually(() => copies(db), 30_000, (m) => [...good].every((id) => m.has(id)));
+      expect([...good].filter((id) => !stored.has(id))).toEqual([]);
+      // Exactly once: nothing else stored, nothing stored twice (no merge has run).
+      expect(stored.size).toBe(good.size);
+      expect([...stored.values()].filter((n) => n !== 1)).toEqual([]);
+      expect(await eventually(() => links(db), 10_000, (l) => l.length >= left.links.length)).toEqual(left.links);
+      expect(badRows(spool).map((b) => b.row).sort()).toEqual(left.poison);
+    } finally {
+      await cleanup(db, spool, collector);
+    }
+  });
+
+  it('(i) sets aside only the poison rows when their replay meets a ClickHouse outage, and stores every good row', async () => {
+    const { db, spool, env } = setup();
+    const collector = await startCollector(env);
+    try {
+      const load = startLoad(() => collector.url);
+      await sleep(500);
+      await ch.stop('SIGKILL');
+      // Left while ClickHouse is down: the replays that meet the outage take them too.
+      const left = poisonFiles(spool);
+      await sleep(2000);
+      await ch.start();
+      await sleep(1000);
+      await load.stop();
+      expect(load.failed()).toBe(0);
+      await expectAllStored(db, new Set([...left.hits, ...load.acked]), '(i) poison rows and an outage');
+      const stored = await copies(db);
+      // The dead instance's good rows: each stored once, the replay cut short by the outage went on where it stopped.
+      expect(left.hits.filter((id) => stored.get(id) !== 1)).toEqual([]);
+      expect(await eventually(() => links(db), 10_000, (l) => l.length >= left.links.length)).toEqual(left.links);
+      expect(badRows(spool).map((b) => b.row).sort()).toEqual(left.poison);
+      expect(await (await fetch(`${collector.url}/metrics`)).text()).toMatch(/throughline_rows_rejected_total\{table="hits"\} 3\n/);
     } finally {
       await cleanup(db, spool, collector);
     }

@@ -1,6 +1,6 @@
 // Replay at start: a collector adopts the journal and spool files of an instance
-// that died, inserts them, and sets aside a batch whose data ClickHouse refuses
-// (instead of retrying it forever and stalling every batch behind it).
+// that died, inserts them, and sets aside the rows whose data ClickHouse refuses
+// (instead of retrying them forever and stalling every batch behind them).
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,7 +49,7 @@ describe('replay of a dead instance’s files', () => {
     expect(isRejectedData(unreachable)).toBe(false);
   });
 
-  it('inserts the journal and spool files left behind and sets the refused batch aside', async () => {
+  it('inserts the journal and spool files left behind and sets the refused row aside', async () => {
     writeFileSync(join(spool, fileName('j', DEAD_PID, 1, 1)), journalLine('hits', rowJson('journal001')) + 'hits\t{"torn');
     writeFileSync(join(spool, fileName('s', DEAD_PID, 1, 2)), journalLine('hits', rowJson('spooled01')));
     writeFileSync(join(spool, fileName('s', DEAD_PID, 1, 3)), journalLine('hits', '{"nope":1}'));
@@ -57,12 +57,13 @@ describe('replay of a dead instance’s files', () => {
     c = await startCollector({ CLICKHOUSE_DATABASE: db.name, SPOOL_DIR: spool });
     const rows = await eventually(() => db.rows<{ event_id: string }>(`SELECT event_id FROM hits ORDER BY event_id`), 10_000, (r) => r.length === 3);
     expect(rows.map((r) => r.event_id)).toEqual(['after0001', 'journal001', 'spooled01']);
-    const bad = readdirSync(spool).filter((f) => f.startsWith('bad-'));
+    const bad = readdirSync(spool).filter((f) => f.startsWith('bad-rows-'));
     expect(bad).toHaveLength(1);
-    expect(readFileSync(join(spool, bad[0]!), 'utf8')).toBe('=hits\t11\n{"nope":1}\n');
+    const lines = readFileSync(join(spool, bad[0]!), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([expect.objectContaining({ stream: 'hits', table: 'hits', row: '{"nope":1}', code: 117 })]);
     expect(readdirSync(spool).filter((f) => f.includes(`-${DEAD_PID}-`))).toEqual([]);
     const metrics = await (await fetch(`${c.url}/metrics`)).text();
-    expect(metrics).toMatch(/throughline_batches_rejected_total 1/);
+    expect(metrics).toMatch(/throughline_rows_rejected_total\{table="hits"\} 1\n/);
     expect(metrics).toMatch(/throughline_batches_replayed_total\{from="disk"\} 4/);
     expect(existsSync(spool)).toBe(true);
   });

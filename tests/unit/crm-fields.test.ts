@@ -19,9 +19,9 @@ function deal(fields: Record<string, string>, amountMinor = 2250000): DealChange
 describe('calculated fields', () => {
   it('computes arithmetic over the amount and numeric fields', () => {
     const f = compileFormula({ name: 'margin', formula: '(amount - cost) / amount * 100', variables: { cost: 'Себестоимость' } });
-    expect(f.evaluate({ amount: 200, cost: 150 })).toBe(25);
+    expect(f.evaluate(new Map([['amount', 200], ['cost', 150]]))).toBe(25);
     const max = compileFormula({ name: 'm', formula: 'max(a, b) + abs(-2) + round(2.6) + 7 % 4 + 2^3', variables: { a: 'A', b: 'B' } });
-    expect(max.evaluate({ a: 1, b: 5 })).toBe(5 + 2 + 3 + 3 + 8);
+    expect(max.evaluate(new Map([['a', 1], ['b', 5]]))).toBe(5 + 2 + 3 + 3 + 8);
   });
 
   const refused: [string, RegExp][] = [
@@ -35,6 +35,10 @@ describe('calculated fields', () => {
     ['f(x) = x', /FunctionAssignmentNode is not allowed/],
     ['[1, 2]', /ArrayNode is not allowed/],
     ['amount.constructor', /AccessorNode is not allowed|does not parse/],
+    ['constructor + 1', /unknown variable "constructor"/],
+    ['toString * 2', /unknown variable "toString"/],
+    ['__proto__', /unknown variable "__proto__"/],
+    ['round(amount, 2, 3)', /cannot be evaluated: Too many arguments/],
   ];
   for (const [formula, message] of refused) {
     it(`refuses ${formula}`, () => {
@@ -56,6 +60,13 @@ describe('calculated fields', () => {
     expect(calc(deal({ Себестоимость: '15 000,50' }))).toEqual({ values: [{ id: '', name: 'margin', code: '', value: '7499.5' }], errors: [] });
     expect(calc(deal({ Себестоимость: 'n/a' })).errors).toEqual(['margin: Себестоимость is not a number']);
     expect(calc(deal({})).values).toEqual([]);
+  });
+
+  it('14. a variable is an own key of variables: one declared as constructor reads its field', () => {
+    const cfg = loadCrmConfig({
+      sources: { s: { kind: 'import', secret: SECRET, calculated: [{ name: 'double', formula: 'constructor * 2', variables: { constructor: 'Cost' } }] } },
+    });
+    expect(calculate(deal({ Cost: '21' }), cfg.formulas.get('s')!, cfg.raw.sources.s!.calculated).values).toEqual([{ id: '', name: 'double', code: '', value: '42' }]);
   });
 
   it('reads numbers written with spaces and commas', () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { leadFromApi, parseAmoBody } from '../../collector/src/crm/amocrm/webhook.js';
 import { dealVersion, versionSeconds } from '../../collector/src/crm/deals/version.js';
-import { csvToBody, dealFromImport, importBodySchema } from '../../collector/src/crm/import/rows.js';
+import { csvToBody, dealsFromBody } from '../../collector/src/crm/import/rows.js';
 import { dealFromZoho, zohoRecordError } from '../../collector/src/crm/zoho/record.js';
 import { extractVisitorId, normalizeVisitorId, visitorIdFromAddress, visitorIdFromSubject } from '../../collector/src/inbound-email/visitor-tag.js';
 
@@ -63,7 +63,7 @@ describe('amoCRM webhook bodies', () => {
       ['2', 'delete', false],
       ['3', 'restore', false],
     ]);
-    expect(body.changes.contacts).toEqual([{ contactId: '77', phones: ['8 916 123-45-67'], emails: ['ivan@mail.ru'], dealIds: ['1'] }]);
+    expect(body.changes.contacts).toEqual([{ at: 'contacts[add][0]', contactId: '77', phones: ['8 916 123-45-67'], emails: ['ivan@mail.ru'], dealIds: ['1'] }]);
     expect(body.changes.ignored).toBe(2);
   });
 
@@ -71,10 +71,6 @@ describe('amoCRM webhook bodies', () => {
     ['JSON', '{"leads":[]}', /x-www-form-urlencoded/],
     ['a form of something else', 'name=Ivan&phone=123', /no amoCRM entity/],
     ['no account', 'leads[add][0][id]=1&leads[add][0][status_id]=1', /no account/],
-    ['a lead without an id', 'leads[add][0][name]=x&account[id]=1', /leads\[add\]\[0\] has no numeric id/],
-    ['a lead without a status', 'leads[update][0][id]=1&account[id]=1', /leads\[update\]\[0\]: no status_id/],
-    ['a bad price', 'leads[update][0][id]=1&leads[update][0][status_id]=1&leads[update][0][price]=lots&account[id]=1', /price "lots"/],
-    ['an unknown lead action', 'leads[merge][0][id]=1&account[id]=1', /unknown lead action "merge"/],
   ];
   for (const [name, text, reason] of bad) {
     it(`refuses ${name} with a reason`, () => {
@@ -82,6 +78,30 @@ describe('amoCRM webhook bodies', () => {
       expect('reason' in r && r.reason).toMatch(reason);
     });
   }
+
+  it('refuses a lead it cannot read alone, by its id or its place, and reads the others', () => {
+    const body = parseAmoBody(
+      [
+        'leads[add][0][name]=x',
+        'leads[update][0][id]=1',
+        'leads[merge][0][id]=2',
+        'leads[update][1][id]=3&leads[update][1][status_id]=1&leads[update][1][price]=lots',
+        'leads[update][2][id]=4&leads[update][2][status_id]=1&leads[update][2][price]=10',
+        'account[id]=1',
+      ].join('&'),
+    );
+    if ('reason' in body) throw new Error(body.reason);
+    expect(body.changes.refused).toEqual([
+      { record: 'leads[add][0]', reason: 'leads[add][0] has no numeric id' },
+      { record: '1', reason: 'no status_id' },
+      { record: '2', reason: 'unknown lead action "merge"' },
+    ]);
+    // A price that is not an amount is left for the deal check to refuse.
+    expect(body.changes.deals.map((d) => [d.dealId, d.amountMinor])).toEqual([
+      ['3', NaN],
+      ['4', 1000],
+    ]);
+  });
 
   it('reads a lead from API v4', () => {
     const d = leadFromApi({
@@ -159,19 +179,25 @@ describe('import rows', () => {
     const csv = 'id;name;pipeline;status;amount;currency;updated_at;email;phone;visitor_id;utm_source;deleted\n' + 'D-1;Order 1;shop;paid;1 500,50;RUB;2024-06-11 10:00:00Z;a@b.co;+79161234567;AB12CD;yandex;0\n';
     const body = csvToBody(csv);
     if ('error' in body) throw new Error(body.error);
-    const parsed = importBodySchema.parse(body);
-    const d = dealFromImport(parsed.deals[0]!);
-    expect(d).toMatchObject({ dealId: 'D-1', statusId: 'paid', pipelineId: 'shop', amountMinor: 150050, emails: ['a@b.co'], phones: ['+79161234567'], deleted: false });
+    const read = dealsFromBody(body, true);
+    if ('error' in read) throw new Error(read.error);
+    const d = read.deals[0]!;
+    expect(d).toMatchObject({ at: 'line 2', dealId: 'D-1', statusId: 'paid', pipelineId: 'shop', amountMinor: 150050, emails: ['a@b.co'], phones: ['+79161234567'], deleted: false });
     expect(d.fields).toEqual([
       { id: '', name: 'visitor_id', code: '', value: 'AB12CD' },
       { id: '', name: 'utm_source', code: '', value: 'yandex' },
     ]);
   });
-  it('names the line of a bad CSV row', () => {
-    const body = csvToBody('id,status,updated_at\n1,new,yesterday\n');
-    const r = importBodySchema.safeParse(body);
-    expect(r.success).toBe(false);
-    expect(r.error!.issues[0]!.path).toEqual(['deals', 0, 'updated_at']);
+  it('refuses a bad CSV row alone, by its id or its line, and reads the others', () => {
+    const read = dealsFromBody(csvToBody('id,status,updated_at\n1,new,yesterday\n2,new,1717200000\n,new,1717200000\n'), true);
+    expect(read).toMatchObject({
+      deals: [{ dealId: '2', at: 'line 3' }],
+      refused: [
+        { record: '1', reason: 'updated_at: a unix time or an ISO 8601 date' },
+        { record: 'line 4', reason: expect.stringMatching(/^id: /) },
+      ],
+    });
+    expect(dealsFromBody({ deals: [] }, false)).toMatchObject({ error: expect.stringMatching(/^deals: /) });
     expect(csvToBody('id,status\n"1,new\n')).toMatchObject({ error: expect.stringMatching(/CSV does not parse/) });
   });
 });

@@ -48,7 +48,7 @@ function req(over: Partial<RequestFacts> = {}): RequestFacts {
   return { ip: '203.0.113.5', userAgent: UA, origin: undefined, clientHints: '', receivedAt: NOW, ...over };
 }
 
-const hit = (over: Record<string, unknown> = {}) => ({ s: 'demo', k: 'visit', e: 'abcdefgh1234', t: NOW - 1000, u: 'https://shop.example/?gclid=x1', r: 'https://www.google.com/', v: 'ab12cd', ...over });
+const hit = (over: Record<string, unknown> = {}) => ({ s: 'demo', k: 'visit', e: 'abcdefgh1234', t: NOW - 1000, u: 'https://shop.example/?gclid=x1', r: 'https://www.google.com/', v: 'ab23cd', ...over });
 
 function ctxOf(body: unknown, r: Partial<RequestFacts> = {}): HitContext {
   const ctx = newContext(req(r), { parsed: body });
@@ -176,13 +176,13 @@ describe('privacy', () => {
 
 describe('contacts and enrich', () => {
   it('replaces a lead e-mail and phone by hashes and links them', () => {
-    const ctx = ctxOf(hit({ k: 'lead', p: { email: 'A@B.ru', phone: '+7 495 123-45-67', form: 'x' } }));
+    const ctx = ctxOf(hit({ k: 'lead', p: { email: 'A@B.ru', phone: '+7 495 123-45-67', name: 'x' } }));
     expect(upTo(enrich, ctx)).toBeUndefined();
     const row = ctx.row!;
     const props = Object.fromEntries(row.prop_keys.map((k, i) => [k, row.prop_values[i]]));
-    expect(props).toEqual({ form: 'x', email_hash: hashEmail('a@b.ru', KEY), phone_hash: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(props).toEqual({ name: 'x', email_hash: hashEmail('a@b.ru', KEY), phone_hash: expect.stringMatching(/^[0-9a-f]{32}$/) });
     expect(ctx.links.map((l) => `${l.kind_a}-${l.kind_b}`)).toEqual(['visitor-email', 'visitor-phone', 'email-phone']);
-    expect(ctx.links[0]).toMatchObject({ id_a: 'AB12CD', evidence: 'form', linked_at: '2026-11-23 12:00:00' });
+    expect(ctx.links[0]).toMatchObject({ id_a: 'AB23CD', evidence: 'form', linked_at: '2026-11-23 12:00:00' });
   });
   it('drops an e-mail that is not one, without storing it', () => {
     const ctx = ctxOf(hit({ k: 'lead', p: { email: 'not-an-email' } }));
@@ -193,7 +193,7 @@ describe('contacts and enrich', () => {
   it('classifies the channel from the click id on the server', () => {
     const ctx = ctxOf(hit());
     upTo(enrich, ctx);
-    expect(ctx.row).toMatchObject({ click_id_name: 'gclid', channel: 'paid_search', source: 'google', visitor_id: 'AB12CD', user_agent: UA });
+    expect(ctx.row).toMatchObject({ click_id_name: 'gclid', channel: 'paid_search', source: 'google', visitor_id: 'AB23CD', user_agent: UA });
   });
 });
 

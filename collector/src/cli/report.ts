@@ -5,21 +5,29 @@
 // refresh: it waits for a resolution of the data as it is now, unless told
 // --stale-ok (then it answers from the newest one at once, and finishes the
 // refresh it started before exiting). Which resolution it used goes to the
-// table's head, the JSON, or stderr beside CSV.
+// table's head, the JSON, or stderr beside CSV. The flags follow the rules of
+// the HTTP parameters (reports/options.ts): each at most once, the same dates.
+// What is meant for people (the table, messages; CSV and JSON too when they go
+// to a terminal) is stripped of control characters (terminal.ts).
 import { parseArgs } from 'node:util';
 import { Resolver } from '../attribution/resolver.js';
 import { buildReport } from '../reports/build.js';
 import { formatCount, formatMinor, reportCsv, resolutionNote } from '../reports/format.js';
-import { parseReportOptions } from '../reports/options.js';
+import { onceEach, parseReportOptions, REPORT_PARAMS } from '../reports/options.js';
 import { connect, portableSettings } from '../clickhouse/client.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { terminalLines, terminalText } from './terminal.js';
 
 const USAGE = `usage: npm run report -- [--model M] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group channel|source|campaign|month] [--window DAYS] [--format table|csv|json] [--stale-ok]`;
+
+const say = (text: string) => process.stderr.write(terminalLines(text));
+const FLAGS = [...REPORT_PARAMS, 'format', 'stale-ok', 'help'];
 
 async function main(): Promise<number> {
   let args;
   try {
-    args = parseArgs({
+    const parsed = parseArgs({
+      tokens: true,
       options: {
         model: { type: 'string' },
         from: { type: 'string' },
@@ -30,9 +38,15 @@ async function main(): Promise<number> {
         'stale-ok': { type: 'boolean' },
         help: { type: 'boolean' },
       },
-    }).values;
+    });
+    const given = onceEach(
+      parsed.tokens.flatMap((t) => (t.kind === 'option' ? [[t.name, t.value ?? ''] as [string, string]] : [])),
+      FLAGS,
+    );
+    if ('error' in given) throw new Error(`--${given.error}`);
+    args = parsed.values;
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    say(`${(err as Error).message}\n${USAGE}\n`);
     return 64;
   }
   if (args.help) {
@@ -40,7 +54,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (!['table', 'csv', 'json'].includes(args.format ?? '')) {
-    process.stderr.write(`--format must be table, csv or json\n${USAGE}\n`);
+    say(`--format must be table, csv or json\n${USAGE}\n`);
     return 64;
   }
   let config;
@@ -48,7 +62,7 @@ async function main(): Promise<number> {
     config = loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
+      say(`${err.message}\n`);
       return 78;
     }
     throw err;
@@ -56,7 +70,7 @@ async function main(): Promise<number> {
   const { model, from, to, group, window } = args;
   const parsed = parseReportOptions({ model, from, to, group, window }, config.reports.windowDays);
   if ('error' in parsed) {
-    process.stderr.write(`${parsed.error}\n${USAGE}\n`);
+    say(`${parsed.error}\n${USAGE}\n`);
     return 64;
   }
   const probe = connect(config.clickhouse);
@@ -65,19 +79,21 @@ async function main(): Promise<number> {
   const client = connect(config.clickhouse, config.clickhouse.database, settings);
   const resolver = new Resolver(client, config.clickhouse.database, {
     maxAgeSeconds: config.reports.maxAgeSeconds,
-    onError: (err) => process.stderr.write(`identity resolution failed: ${err instanceof Error ? err.message : String(err)}\n`),
+    onError: (err) => say(`identity resolution failed: ${err instanceof Error ? err.message : String(err)}\n`),
   });
   try {
     const r = await buildReport(resolver, parsed.options, !args['stale-ok']);
-    if (args.format === 'json') process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    // CSV and JSON are data for files and programs, kept exact unless they go to a terminal.
+    const data = (text: string) => process.stdout.write(process.stdout.isTTY ? terminalLines(text) : text);
+    if (args.format === 'json') data(`${JSON.stringify(r, null, 2)}\n`);
     else if (args.format === 'csv') {
-      process.stdout.write(reportCsv(r));
-      process.stderr.write(`${resolutionNote(r.resolution)}\n`);
+      data(reportCsv(r));
+      say(`${resolutionNote(r.resolution)}\n`);
     } else {
       process.stdout.write(`${r.modelLabel}; deals created ${r.period.from ?? 'any time'} – ${r.period.to ?? 'now'}; look-back ${r.windowDays} days\n`);
       process.stdout.write(`${resolutionNote(r.resolution)}\n`);
       const lines = [...r.rows, r.totals].map((x) => ({
-        [r.group]: x.key,
+        [r.group]: terminalText(x.key),
         visits: x.visits,
         leads: formatCount(x.leads),
         deals: formatCount(x.deals),
@@ -101,7 +117,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`report failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    say(`report failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   },
 );

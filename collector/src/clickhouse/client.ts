@@ -1,6 +1,6 @@
 // Creating ClickHouse clients that speak the portable subset understood by both
 // 18.16 (what Debian ships) and current servers (what users run).
-import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import type { Config } from '../config.js';
 
 export type { ClickHouseClient, ClickHouseSettings };
@@ -26,6 +26,10 @@ export function connect(
     request_timeout: 30_000,
     // The server's keep_alive_timeout is 3 s on 18.16; stay under it.
     keep_alive: { enabled: true, idle_socket_ttl: 2500 },
+    // Every failure reaches the caller as an error, and the collector logs it (pino,
+    // one JSON line); the client's own logger would print it again as many lines
+    // of plain text on stderr, once per refused insert while bad rows are isolated.
+    log: { level: ClickHouseLogLevel.OFF },
   });
 }
 

@@ -1,15 +1,16 @@
 // Uploaded advertising costs: CSV (a header row naming the columns) or JSON (an
 // array of objects, or {rows:[…]}), one row per day / source / medium / campaign.
-//   date      YYYY-MM-DD (UTC day)                     required
-//   source    utm_source the ads carry (yandex, vk…)  required
-//   medium    utm_medium (cpc, cpm…)                   optional
-//   campaign  utm_campaign                             optional
+//   date      YYYY-MM-DD (UTC day), 1970-01-01…2105-12-31   required
+//   source    utm_source the ads carry (yandex, vk…)        required
+//   medium    utm_medium (cpc, cpm…)                         optional
+//   campaign  utm_campaign                                   optional
 //   cost      money in major units, at most 2 decimals ("1500.50", 1500.5)
 //   currency  optional ISO code
 // The file is checked whole: any bad row rejects the upload with every reason.
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
 import { classify } from '../channels/classify.js';
+import { isStorableDay, STORABLE_DAY_RULE } from '../clickhouse/days.js';
 
 export type CostRow = {
   day: string;
@@ -38,11 +39,7 @@ export function toMinor(value: string): number | null {
 
 const text = (max: number) => z.string().trim().max(max);
 const rowSchema = z.object({
-  date: z
-    .string()
-    .trim()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, 'date must be YYYY-MM-DD')
-    .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'not a calendar date'),
+  date: z.string().trim().refine(isStorableDay, `date must be ${STORABLE_DAY_RULE}`),
   source: text(200).min(1, 'source is required'),
   medium: text(200).default(''),
   campaign: text(500).default(''),

@@ -1,8 +1,13 @@
 // Secrets compared in constant time (a webhook URL secret, a notification
 // token, the admin token): both sides are hashed first, so neither their
 // contents nor their lengths leak through timing.
+//
+// A route that takes a body only from a known sender checks who sends it first,
+// from the URL and headers alone, and reads the body after (gatedBody): a wrong
+// secret costs the collector an answer, not the megabytes it announced.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 
 export function sameSecret(given: string | undefined, expected: string | undefined): boolean {
   if (!given || !expected) return false;
@@ -12,7 +17,7 @@ export function sameSecret(given: string | undefined, expected: string | undefin
 }
 
 /** The token of an `Authorization: Bearer …` header. */
-export function bearer(req: Request): string | undefined {
+export function bearer(req: IncomingMessage): string | undefined {
   const h = req.headers.authorization ?? '';
   return h.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
 }
@@ -20,4 +25,47 @@ export function bearer(req: Request): string | undefined {
 /** The raw request body as text (every CRM route reads it as text and parses it itself). */
 export function bodyText(req: Request): string {
   return typeof req.body === 'string' ? req.body : '';
+}
+
+/**
+ * Decides from the URL and headers alone whether a request may send its body:
+ * true lets it through; false means the gate has answered it (a refusal).
+ */
+export type Gate = (req: Request, res: Response) => boolean;
+
+const hasBody = (req: IncomingMessage) => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+
+/**
+ * The handlers that put `gate` before the body: a refused request is answered
+ * before a byte of its body is read (admit); an admitted one has its body read
+ * as text, up to `limit`.
+ */
+export function gatedBody(gate: Gate, limit: string): RequestHandler[] {
+  return [admit(gate), express.text({ type: () => true, limit })];
+}
+
+/**
+ * How long the connection of a refused request stays open, unread, after its
+ * answer. Closing at once would reset the connection while the sender is still
+ * writing, and a reset can destroy the answer before the sender has read it.
+ */
+const LINGER_MS = 1000;
+
+/**
+ * `gate` as a handler: the request goes on only when admitted. The body of a
+ * refused one is never read: once the answer is out, the connection stops
+ * reading (node:http would otherwise read the body to discard it) and is cut
+ * LINGER_MS later.
+ */
+export function admit(gate: Gate): RequestHandler {
+  return (req, res, next) => {
+    if (gate(req, res)) return next();
+    if (!hasBody(req)) return;
+    res.once('finish', () => {
+      if (req.complete) return;
+      const socket = req.socket;
+      socket.pause();
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    });
+  };
 }

@@ -9,6 +9,8 @@ export type DealAction = 'add' | 'update' | 'status' | 'restore' | 'delete';
 
 export type DealChange = {
   dealId: string;
+  /** Where the record sits in its delivery (`leads[add][1]`, `line 3`): names it when its id cannot. */
+  at?: string;
   action: DealAction;
   /** When the CRM says the change happened (unix seconds); null when the payload does not say. */
   changedAt: number | null;
@@ -32,12 +34,16 @@ export type DealChange = {
 
 export type ContactChange = {
   contactId: string;
+  at?: string;
   emails: string[];
   phones: string[];
   dealIds: string[];
 };
 
-export type Changes = { deals: DealChange[]; contacts: ContactChange[]; ignored: number };
+/** A record of a delivery that was not used (refused) or used without a part of it (a warning). */
+export type Refusal = { record: string; reason: string };
+
+export type Changes = { deals: DealChange[]; contacts: ContactChange[]; ignored: number; refused: Refusal[] };
 
 export function emptyDeal(dealId: string, action: DealAction): DealChange {
   return {
@@ -61,14 +67,20 @@ export function emptyDeal(dealId: string, action: DealAction): DealChange {
   };
 }
 
-/** Unix seconds of an ISO date or a unix-seconds number/string; null otherwise. */
+/**
+ * Unix seconds of an ISO date or a unix-seconds (or milliseconds) number/string.
+ * null when no time is given (absent, empty, 0: amoCRM's "not set"); NaN when the
+ * value given is not a time, so the deal check refuses it instead of the change
+ * silently taking the time of its arrival. Times before 1970 stay negative for
+ * the same reason.
+ */
 export function toUnixSeconds(raw: unknown): number | null {
-  if (raw === null || raw === undefined || raw === '') return null;
-  if (typeof raw === 'number' || /^\d+$/.test(String(raw))) {
+  if (raw === null || raw === undefined || raw === '' || raw === 0 || raw === '0') return null;
+  if (typeof raw === 'number' || (typeof raw === 'string' && /^-?\d+(\.\d+)?$/.test(raw))) {
     const n = Number(raw);
-    if (!Number.isFinite(n) || n <= 0) return null;
-    return n > 1e11 ? Math.floor(n / 1000) : Math.floor(n);
+    if (!Number.isFinite(n)) return NaN;
+    return Math.abs(n) > 1e11 ? Math.floor(n / 1000) : Math.floor(n);
   }
-  const ms = Date.parse(String(raw));
-  return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
+  if (typeof raw !== 'string') return NaN;
+  return Math.floor(Date.parse(raw) / 1000);
 }

@@ -16,3 +16,12 @@ export function toMinor(raw: unknown, fractionDigits = 2): number | null {
   if (!Number.isSafeInteger(minor)) return null;
   return sign === '-' ? -minor : minor;
 }
+
+/**
+ * A deal amount as a CRM gives it: 0 when none is given, NaN when what is given
+ * is not an amount, so that the deal check refuses the record with its reason.
+ */
+export function dealAmount(raw: unknown): number {
+  if (raw === null || raw === undefined || raw === '') return 0;
+  return toMinor(raw) ?? NaN;
+}

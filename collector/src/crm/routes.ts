@@ -10,17 +10,21 @@
 //   POST /crm/import/:source/:secret/deals    any CRM: JSON {deals:[…]}
 //   POST /crm/import/:source/:secret/deals.csv any CRM: CSV with a header row
 //   GET|PUT /crm/config                       (admin) the CRM configuration
-import express, { Router, type Request, type Response } from 'express';
+//
+// Every route checks its sender (the URL secret, the admin token, the source)
+// before it reads a byte of the body (auth.ts, gatedBody).
+import { Router, type Request, type Response } from 'express';
 import type { Services } from '../services.js';
 import { leadFromApi } from './amocrm/webhook.js';
 import { parseAmoBody } from './amocrm/webhook.js';
-import { bearer, bodyText, sameSecret } from './auth.js';
-import { emptyDeal, type DealChange } from './change.js';
+import { admit, bearer, bodyText, gatedBody, sameSecret, type Gate } from './auth.js';
+import { emptyDeal, toUnixSeconds, type DealChange, type Refusal } from './change.js';
 import { CrmConfigError, type SourceConfig } from './config/schema.js';
-import type { IngestContext, IngestResult } from './deals/ingest.js';
-import { csvToBody, dealFromImport, importBodySchema } from './import/rows.js';
+import { emptyResult, type IngestContext, type IngestResult } from './deals/ingest.js';
+import { csvToBody, dealsFromBody } from './import/rows.js';
 import { ApiError } from './oauth/client.js';
 import type { Crm } from './service.js';
+import { requestLog } from '../http/redact.js';
 import type { ZohoApi } from './zoho/api.js';
 import { dealFromZoho, zohoRecordError } from './zoho/record.js';
 
@@ -30,19 +34,33 @@ function fail(res: Response, status: number, error: string, reason?: string): vo
   res.status(status).json(reason === undefined ? { error } : { error, reason });
 }
 
-/** The source named in the URL, if it is of this kind and the secret matches; otherwise answers. */
-function authenticate<K extends Kind>(crm: Crm, req: Request, res: Response, kind: K, secret?: string): Extract<SourceConfig, { kind: K }> | null {
-  const id = String(req.params.source);
-  const src = crm.config.raw.sources[id];
-  if (!src || src.kind !== kind) {
-    fail(res, 404, 'unknown_source', `no ${kind} source "${id}" is configured`);
-    return null;
-  }
-  if (secret !== undefined && !sameSecret(secret, src.secret)) {
-    fail(res, 401, 'bad_secret');
-    return null;
-  }
-  return src as Extract<SourceConfig, { kind: K }>;
+/** Hashed against when no source of that name exists, so a missing source takes as long as a wrong secret. */
+const NO_SECRET = 'no-such-source-secret';
+
+/**
+ * Admits a request for the source named in the URL when it is of this kind and
+ * `secretOf` gives its secret (without `secretOf`, when it merely exists: its
+ * token is in the body). An unknown source, a source of another kind and a
+ * wrong secret get one and the same answer, so source names cannot be probed.
+ * The source admitted is kept for the handler (`admitted`).
+ */
+function sourceGate(crm: Crm, kind: Kind, secretOf?: (req: Request) => string, refusal = 'bad_secret'): Gate {
+  return (req, res) => {
+    const found = crm.config.raw.sources[String(req.params.source)];
+    const src = found?.kind === kind ? found : undefined;
+    const secretOk = secretOf === undefined || sameSecret(secretOf(req), src?.secret ?? NO_SECRET);
+    if (!src || !secretOk) {
+      fail(res, 401, refusal);
+      return false;
+    }
+    res.locals.source = src;
+    return true;
+  };
+}
+
+/** The source a sourceGate admitted. */
+function admitted<K extends Kind>(res: Response, _kind: K): Extract<SourceConfig, { kind: K }> {
+  return res.locals.source as Extract<SourceConfig, { kind: K }>;
 }
 
 function isAdmin(crm: Crm, req: Request, res: Response): boolean {
@@ -63,7 +81,7 @@ function guarded(svc: Services, fn: (req: Request, res: Response) => Promise<voi
     try {
       await fn(req, res);
     } catch (err) {
-      svc.log.error({ err: String(err), url: req.originalUrl.replace(/\/[A-Za-z0-9_-]{16,}(\/|$)/, '/…$1') }, 'CRM request failed');
+      svc.log.error(requestLog(req, err), 'CRM request failed');
       if (res.headersSent) return;
       if (err instanceof ApiError) fail(res, 502, 'crm_api_failed', err.message);
       else fail(res, 500, 'internal_error');
@@ -91,13 +109,14 @@ async function zohoForecast(api: ZohoApi | null, stage: string, record: Record<s
 export function crmRouter(svc: Services): Router {
   const crm = svc.crm;
   const r = Router();
-  r.use('/crm', express.text({ type: () => true, limit: '5mb' }));
+  const urlSecret = (req: Request) => String(req.params.secret);
+  const admin: Gate = (req, res) => isAdmin(crm, req, res);
 
   r.post(
     '/crm/amocrm/:source/:secret',
+    gatedBody(sourceGate(crm, 'amocrm', urlSecret), '5mb'),
     guarded(svc, async (req, res) => {
-      const src = authenticate(crm, req, res, 'amocrm', String(req.params.secret));
-      if (!src) return;
+      const src = admitted(res, 'amocrm');
       if (/json/.test(req.headers['content-type'] ?? '')) return fail(res, 400, 'not_amocrm', 'amoCRM webhooks are application/x-www-form-urlencoded');
       const body = parseAmoBody(bodyText(req));
       if ('reason' in body) return fail(res, 400, 'not_amocrm', body.reason);
@@ -119,15 +138,15 @@ export function crmRouter(svc: Services): Router {
             }
           : undefined,
       };
-      answer(res, await crm.ingest.apply(ctx, body.changes.deals, body.changes.contacts), body.changes.ignored);
+      answer(res, await crm.ingest.apply(ctx, body.changes.deals, body.changes.contacts, body.changes.refused), body.changes.ignored);
     }),
   );
 
   r.get(
     '/crm/amocrm/:source/oauth',
+    admit(sourceGate(crm, 'amocrm', (req) => String(req.query.state ?? ''))),
     guarded(svc, async (req, res) => {
-      const src = authenticate(crm, req, res, 'amocrm', String(req.query.state ?? ''));
-      if (!src) return;
+      const src = admitted(res, 'amocrm');
       const api = crm.amoApi(String(req.params.source), src);
       if (!api) return fail(res, 409, 'no_api_credentials', 'add api.clientId, clientSecret and redirectUri to the source');
       if (typeof req.query.code !== 'string' || !req.query.code) return fail(res, 400, 'no_code');
@@ -138,9 +157,10 @@ export function crmRouter(svc: Services): Router {
 
   r.post(
     '/crm/zoho/:source/notify',
+    // The token is in the body: only the source is known before it, and the body is small.
+    gatedBody(sourceGate(crm, 'zoho', undefined, 'bad_token'), '256kb'),
     guarded(svc, async (req, res) => {
-      const src = authenticate(crm, req, res, 'zoho');
-      if (!src) return;
+      const src = admitted(res, 'zoho');
       let body: { ids?: unknown; operation?: unknown; module?: unknown; token?: unknown; server_time?: unknown };
       try {
         body = JSON.parse(bodyText(req));
@@ -148,34 +168,44 @@ export function crmRouter(svc: Services): Router {
         return fail(res, 400, 'not_zoho_notification', 'the body is not JSON');
       }
       if (!sameSecret(typeof body.token === 'string' ? body.token : undefined, src.notificationToken)) return fail(res, 401, 'bad_token');
-      const ids = Array.isArray(body.ids) ? body.ids.map(String) : [];
-      if (!ids.length || !ids.every((x) => /^\d+$/.test(x))) return fail(res, 400, 'not_zoho_notification', 'ids must be a list of record ids');
-      if (body.module !== 'Deals') return answer(res, { deals: 0, contacts: 0, links: 0, filtered: 0, repeated: 0, unknown: 0, errors: [] }, ids.length);
+      if (!Array.isArray(body.ids) || !body.ids.length) return fail(res, 400, 'not_zoho_notification', 'ids must be a list of record ids');
+      if (body.module !== 'Deals') return answer(res, emptyResult(), body.ids.length);
+      // An id that is not one is refused alone; the others are read.
+      const refused: Refusal[] = [];
+      const ids: string[] = [];
+      for (const [i, x] of (body.ids as unknown[]).entries()) {
+        if ((typeof x === 'string' || typeof x === 'number') && /^\d{1,20}$/.test(String(x))) ids.push(String(x));
+        else refused.push({ record: `ids[${i}]`, reason: 'not a record id' });
+      }
       const id = String(req.params.source);
       const api = crm.zohoApi(id, src);
       const ctx: IngestContext = { sourceId: id, source: src, config: crm.config, evidence: 'crm' };
       const changes: DealChange[] = [];
       if (body.operation === 'delete') {
-        const at = Math.floor(Number(body.server_time) / 1000) || null;
+        const at = toUnixSeconds(body.server_time);
         for (const dealId of ids) changes.push({ ...emptyDeal(dealId, 'delete'), complete: false, changedAt: at });
       } else {
         if (!api) return fail(res, 409, 'no_api_credentials', 'a Notifications API source needs api credentials to read records');
         const action = body.operation === 'insert' ? 'add' : 'update';
         for (const dealId of ids) {
           const record = await api.getDeal(dealId);
-          if (!record || zohoRecordError(record)) continue;
-          changes.push(dealFromZoho(record, action, await zohoForecast(api, String(record.Stage), record)));
+          if (!record) continue;
+          const problem = zohoRecordError(record);
+          if (problem) refused.push({ record: dealId, reason: `as read from Zoho: ${problem}` });
+          else changes.push(dealFromZoho(record, action, await zohoForecast(api, String(record.Stage), record)));
         }
       }
-      answer(res, await crm.ingest.apply(ctx, changes, []));
+      answer(res, await crm.ingest.apply(ctx, changes, [], refused));
     }),
   );
 
   r.post(
     '/crm/zoho/:source/watch',
+    admit(admin),
     guarded(svc, async (req, res) => {
-      if (!isAdmin(crm, req, res)) return;
-      if (!authenticate(crm, req, res, 'zoho')) return;
+      const id = String(req.params.source);
+      // The admin knows the source names: a missing one is named.
+      if (crm.config.raw.sources[id]?.kind !== 'zoho') return fail(res, 404, 'unknown_source', `no zoho source "${id}" is configured`);
       try {
         const expiresAt = await crm.renewZohoWatch(String(req.params.source));
         res.status(200).json({ channel_expiry: expiresAt.toISOString() });
@@ -188,9 +218,9 @@ export function crmRouter(svc: Services): Router {
 
   r.post(
     '/crm/zoho/:source/:secret',
+    gatedBody(sourceGate(crm, 'zoho', urlSecret), '5mb'),
     guarded(svc, async (req, res) => {
-      const src = authenticate(crm, req, res, 'zoho', String(req.params.secret));
-      if (!src) return;
+      const src = admitted(res, 'zoho');
       let body: unknown;
       try {
         body = parseJsonOrForm(req);
@@ -200,24 +230,27 @@ export function crmRouter(svc: Services): Router {
       const data = (body as { data?: unknown })?.data;
       const records = (Array.isArray(data) ? data : Array.isArray(body) ? body : [body]) as unknown[];
       const changes: DealChange[] = [];
+      const refused: Refusal[] = [];
       const api = crm.zohoApi(String(req.params.source), src);
       for (const [i, rec] of records.entries()) {
-        if (typeof rec !== 'object' || rec === null) return fail(res, 400, 'not_zoho_deal', `record ${i} is not an object`);
-        const problem = zohoRecordError(rec as Record<string, unknown>);
-        if (problem) return fail(res, 400, 'not_zoho_deal', `record ${i}: ${problem}`);
-      }
-      for (const rec of records as Record<string, unknown>[]) {
-        changes.push(dealFromZoho(rec, 'update', await zohoForecast(api, String(rec.Stage), rec)));
+        const at = `data[${i}]`;
+        if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) {
+          refused.push({ record: at, reason: 'not an object' });
+          continue;
+        }
+        const record = rec as Record<string, unknown>;
+        const problem = zohoRecordError(record);
+        if (problem) refused.push({ record: at, reason: problem });
+        else changes.push({ ...dealFromZoho(record, 'update', await zohoForecast(api, String(record.Stage), record)), at });
       }
       const ctx: IngestContext = { sourceId: String(req.params.source), source: src, config: crm.config, evidence: 'crm' };
-      answer(res, await crm.ingest.apply(ctx, changes, []));
+      answer(res, await crm.ingest.apply(ctx, changes, [], refused));
     }),
   );
 
   const importDeals = (csv: boolean) =>
     guarded(svc, async (req, res) => {
-      const src = authenticate(crm, req, res, 'import', String(req.params.secret));
-      if (!src) return;
+      const src = admitted(res, 'import');
       let body: unknown;
       if (csv) {
         const converted = csvToBody(bodyText(req));
@@ -230,28 +263,22 @@ export function crmRouter(svc: Services): Router {
           return fail(res, 400, 'bad_json', 'the body is not JSON');
         }
       }
-      const parsed = importBodySchema.safeParse(body);
-      if (!parsed.success) {
-        const reason = parsed.error.issues
-          .slice(0, 10)
-          .map((i) => `${csv && i.path[0] === 'deals' && typeof i.path[1] === 'number' ? `line ${i.path[1] + 2}${i.path.length > 2 ? `.${i.path.slice(2).join('.')}` : ''}` : i.path.join('.')}: ${i.message}`)
-          .join('; ');
-        return fail(res, 400, csv ? 'bad_csv' : 'bad_deals', reason);
-      }
+      const read = dealsFromBody(body, csv);
+      if ('error' in read) return fail(res, 400, csv ? 'bad_csv' : 'bad_deals', read.error);
       const ctx: IngestContext = { sourceId: String(req.params.source), source: src, config: crm.config, evidence: 'import' };
-      answer(res, await crm.ingest.apply(ctx, parsed.data.deals.map(dealFromImport), []));
+      answer(res, await crm.ingest.apply(ctx, read.deals, [], read.refused));
     });
-  r.post('/crm/import/:source/:secret/deals', importDeals(false));
-  r.post('/crm/import/:source/:secret/deals.csv', importDeals(true));
+  const importGate = gatedBody(sourceGate(crm, 'import', urlSecret), '5mb');
+  r.post('/crm/import/:source/:secret/deals', importGate, importDeals(false));
+  r.post('/crm/import/:source/:secret/deals.csv', importGate, importDeals(true));
 
-  r.get('/crm/config', (req, res) => {
-    if (!isAdmin(crm, req, res)) return;
+  r.get('/crm/config', admit(admin), (_req, res) => {
     res.status(200).json(crm.config.raw);
   });
   r.put(
     '/crm/config',
+    gatedBody(admin, '1mb'),
     guarded(svc, async (req, res) => {
-      if (!isAdmin(crm, req, res)) return;
       let value: unknown;
       try {
         value = JSON.parse(bodyText(req));
@@ -267,10 +294,6 @@ export function crmRouter(svc: Services): Router {
       }
     }),
   );
-  // A body that express.text refused (too large, bad charset): a JSON reason, not an HTML page.
-  r.use('/crm', (err: { status?: number; type?: string; message?: string }, _req: Request, res: Response, next: (e?: unknown) => void) => {
-    if (res.headersSent || !err.status) return next(err);
-    fail(res, err.status, err.type === 'entity.too.large' ? 'body_too_large' : 'bad_body', err.message);
-  });
+  // A body the parser refused (too large, bad charset or encoding) is answered by the app's final error handler.
   return r;
 }

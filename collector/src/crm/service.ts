@@ -43,15 +43,23 @@ export class Crm {
   /** Loads the newer of the file and the stored configuration and puts it in force. */
   async start(): Promise<void> {
     const file = this.options.configPath ? await readConfigFile(this.options.configPath) : null;
-    const stored = await readStoredConfig(this.ch);
+    const { stored, passedOver } = await readStoredConfig(this.ch);
+    for (const p of passedOver) {
+      this.log.error({ savedAt: new Date(p.savedAt).toISOString(), reason: p.reason }, 'stored CRM configuration passed over: it cannot be applied');
+    }
     const chosen = stored && (!file || stored.savedAt > file.mtime) ? stored.config : file?.config;
     if (chosen) await this.use(chosen);
     else await writeFunnelStages(this.ch, this.loaded);
   }
 
-  /** Replaces the configuration (admin API): validated before, stored durably, then in force. */
+  /**
+   * Replaces the configuration (admin API): validated in full before anything is
+   * stored, then stored durably, then in force. "In full" includes what a start
+   * will do with the stored copy: read back from its JSON and loaded again.
+   */
   async replace(value: unknown): Promise<LoadedConfig> {
     const next = loadCrmConfig(value);
+    loadCrmConfig(JSON.parse(JSON.stringify(next.raw)));
     await saveConfig(this.ch, next);
     await this.use(next);
     return next;

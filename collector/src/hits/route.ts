@@ -180,6 +180,8 @@ function ingest(svc: Services, ctx: HitContext, res: ServerResponse, steps: read
     return;
   }
   const row = ctx.row!;
+  // What the hit lost on the way (a malformed id, a prop not kept) is counted once it is kept.
+  for (const d of ctx.hit!.dropped) metrics.fieldsDropped.inc(d);
   const links =
     ctx.links.length === 0
       ? null

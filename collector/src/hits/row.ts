@@ -5,6 +5,7 @@
 import { classify } from '../channels/classify.js';
 import { toDateTimeString } from '../clickhouse/sql.js';
 import { pageHost, pageSearch } from './page.js';
+import { cleanText } from './text.js';
 import { NO_PROPS, type HitInput } from './wire.js';
 
 export type HitRow = {
@@ -106,7 +107,7 @@ export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): Hit
       const v = params.get(name);
       if (v) {
         clickIdName = name;
-        clickId = v.toWellFormed();
+        clickId = cleanText(v);
         break;
       }
     }
@@ -132,11 +133,13 @@ export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): Hit
     ts: secondString(ts),
     ts_ms: ((ts % 1000) + 1000) % 1000,
     received_at: secondString(receivedAt),
-    visitor_id: hit.visitorId.toUpperCase(),
-    ga_cid: hit.gaCid.toWellFormed(),
-    ym_uid: hit.ymUid.toWellFormed(),
-    url: hit.url.toWellFormed(),
-    referrer: hit.referrer.toWellFormed(),
+    // The ids, URLs and props come clean from the wire (hits/wire.ts); what is
+    // decoded from the URL here is cleaned here.
+    visitor_id: hit.visitorId,
+    ga_cid: hit.gaCid,
+    ym_uid: hit.ymUid,
+    url: hit.url,
+    referrer: hit.referrer,
     utm_source: utmSource,
     utm_medium: utmMedium,
     utm_campaign: utmCampaign,
@@ -145,19 +148,19 @@ export function toRow(hit: HitInput, receivedAt: number, extra: Enrichment): Hit
     click_id_name: clickIdName,
     click_id: clickId,
     channel: where.channel,
-    source: where.source.toWellFormed(),
-    medium: where.medium.toWellFormed(),
-    campaign: where.campaign.toWellFormed(),
-    user_agent: extra.userAgent.toWellFormed(),
+    source: cleanText(where.source),
+    medium: cleanText(where.medium),
+    campaign: cleanText(where.campaign),
+    user_agent: cleanText(extra.userAgent),
     ip_hash: extra.ipHash,
-    prop_keys: keys === NONE ? NONE : keys.map((k) => k.toWellFormed()),
-    prop_values: keys === NONE ? NONE : keys.map((k) => (hit.props[k] ?? '').toWellFormed()),
+    prop_keys: keys,
+    prop_values: keys === NONE ? NONE : keys.map((k) => hit.props[k]!),
   };
 }
 
 /** A UTM tag of the landing, '' when absent (or when the query string cannot hold one). */
 function tag(params: URLSearchParams | null, name: string): string {
-  return params === null ? '' : (params.get(name) ?? '').toWellFormed();
+  return params === null ? '' : cleanText(params.get(name) ?? '');
 }
 
 /** The prop arrays of a hit without props: one shared (never changed) empty array, not two new ones per hit. */

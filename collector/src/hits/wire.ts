@@ -8,13 +8,19 @@
 //   t  client time, epoch ms          (required)
 //   u  page URL                       (required)
 //   r  referrer
-//   g  GA client id (from _ga)
-//   y  Yandex Metrika id (_ym_uid)
-//   v  Throughline visitor id
+//   g  GA client id (from _ga): digits.digits
+//   y  Yandex Metrika id (_ym_uid): digits
+//   v  Throughline visitor id: 6 characters of its alphabet (visitor-id/id.ts)
 //   p  extra properties: { string: string }
 //   w  optional: 1 when the page runs under automation (navigator.webdriver)
+//
+// Every string is made fit for a row here (hits/text.ts), so no step after this
+// one meets a lone surrogate or a control character. An id outside its rule is
+// removed from the hit, which is kept, and the removal is recorded in `dropped`.
 
-import type { DropReason } from '../pipeline/reasons.js';
+import { ID_RULES, type IdField } from '../identity/ids.js';
+import type { DropReason, FieldDrop } from '../pipeline/reasons.js';
+import { cleanText, cleanUrl } from './text.js';
 
 export type HitKind = 'visit' | 'lead' | 'tel';
 
@@ -31,6 +37,8 @@ export type HitInput = {
   props: Record<string, string>;
   /** The browser reported automation (navigator.webdriver). */
   automated: boolean;
+  /** Fields removed from the hit on the way (counted once the hit is kept); often NO_DROPS. */
+  dropped: FieldDrop[];
 };
 
 export type WireError = { reason: DropReason; detail: string };
@@ -39,14 +47,26 @@ const KINDS = new Set<string>(['visit', 'lead', 'tel']);
 const EVENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
 const SITE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
-function optString(v: unknown, max: number): string | null {
-  if (v === undefined || v === null) return '';
-  if (typeof v !== 'string' || v.length > max) return null;
-  return v;
+/** The props of a hit that has none: shared, so never changed (steps/contacts.ts replaces props, never edits them). */
+export const NO_PROPS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** The drops of a hit that lost nothing: shared, so never changed (addDrop copies it first). */
+export const NO_DROPS: FieldDrop[] = Object.freeze([]) as unknown as FieldDrop[];
+
+/** Records a removed field on the hit. */
+export function addDrop(hit: { dropped: FieldDrop[] }, drop: FieldDrop): void {
+  if (hit.dropped === NO_DROPS) hit.dropped = [drop];
+  else hit.dropped.push(drop);
 }
 
-/** The props of a hit that has none: shared, so never changed (steps/contacts.ts changes only props it found contacts in). */
-export const NO_PROPS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+/** An id of the hit by its rule: '' when absent or outside the rule (then recorded as dropped). */
+function idOf(hit: HitInput, v: unknown, field: IdField): string {
+  if (v === undefined || v === null || v === '') return '';
+  const id = typeof v === 'string' && v.length <= 64 ? ID_RULES[field](v) : null;
+  if (id !== null) return id;
+  addDrop(hit, { field, reason: 'malformed' });
+  return '';
+}
 
 /** Parses and shape-checks a hit body; returns the hit or a named reason. */
 export function parseHit(body: string): HitInput | WireError {
@@ -72,26 +92,33 @@ export function checkHit(o: unknown): HitInput | WireError {
   if (typeof h.u !== 'string' || h.u.length > 4096 || !/^https?:\/\//i.test(h.u)) {
     return { reason: 'invalid_url', detail: 'u: an http(s) URL of at most 4096 chars' };
   }
-  const referrer = optString(h.r, 4096);
-  const gaCid = optString(h.g, 64);
-  const ymUid = optString(h.y, 64);
-  const visitorId = optString(h.v, 16);
-  if (referrer === null || gaCid === null || ymUid === null || visitorId === null) {
-    return { reason: 'invalid_field', detail: 'r, g, y, v must be short strings' };
+  const url = cleanUrl(h.u);
+  if (url === null) return { reason: 'invalid_url', detail: 'u: not a URL' };
+  let referrer = '';
+  if (h.r !== undefined && h.r !== null && h.r !== '') {
+    if (typeof h.r !== 'string' || h.r.length > 4096) return { reason: 'invalid_field', detail: 'r: a string of at most 4096 chars' };
+    const r = cleanUrl(h.r);
+    if (r === null) return { reason: 'invalid_url', detail: 'r: not a URL' };
+    referrer = r;
   }
   let props = NO_PROPS;
   if (h.p !== undefined) {
-    props = {};
+    // No prototype: a key such as __proto__ is a key like any other.
+    props = Object.create(null) as Record<string, string>;
     if (typeof h.p !== 'object' || h.p === null || Array.isArray(h.p)) return { reason: 'invalid_field', detail: 'p must be an object' };
     for (const [key, value] of Object.entries(h.p)) {
       if (typeof value !== 'string' || key.length > 64 || value.length > 1024) {
         return { reason: 'invalid_field', detail: 'p: string values of at most 1024 chars' };
       }
-      props[key] = value;
+      props[cleanText(key)] = cleanText(value);
     }
   }
   const automated = h.w === 1 || h.w === true;
-  return { siteId: h.s, kind: h.k as HitKind, eventId: h.e, clientTs: h.t, url: h.u, referrer, gaCid, ymUid, visitorId, props, automated };
+  const hit: HitInput = { siteId: h.s, kind: h.k as HitKind, eventId: h.e, clientTs: h.t, url, referrer, gaCid: '', ymUid: '', visitorId: '', props, automated, dropped: NO_DROPS };
+  hit.visitorId = idOf(hit, h.v, 'visitor_id');
+  hit.gaCid = idOf(hit, h.g, 'ga_cid');
+  hit.ymUid = idOf(hit, h.y, 'ym_uid');
+  return hit;
 }
 
 export function isWireError(x: HitInput | WireError): x is WireError {

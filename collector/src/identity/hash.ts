@@ -32,6 +32,8 @@ export type ContactKind = 'email' | 'phone';
 
 /** 32 hex chars: HMAC-SHA256(key, kind + ':' + normalised value), truncated. */
 export function contactHash(kind: ContactKind, normalized: string, key: string): string {
+  // An empty key would be a public one: start-up sets the key before any hash (identity/key.ts).
+  if (key === '') throw new Error('contact hash without an identity key');
   return createHmac('sha256', key).update(`${kind}:${normalized}`).digest('hex').slice(0, 32);
 }
 

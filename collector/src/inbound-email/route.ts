@@ -4,9 +4,9 @@
 // may name the deal the mail became (`deal: "<source>:<id>"`). The visitor id in
 // a plus-address or a subject tag ties the visitor to the sender's address (as a
 // keyed hash) and to the deal.
-import express, { Router, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { toDateTimeString } from '../clickhouse/sql.js';
-import { bodyText, sameSecret } from '../crm/auth.js';
+import { bodyText, gatedBody, sameSecret, type Gate } from '../crm/auth.js';
 import { insertLinks, type LinkRow } from '../crm/deals/store.js';
 import { hashEmail } from '../identity/hash.js';
 import type { Services } from '../services.js';
@@ -26,9 +26,15 @@ const address = (s: string): string => /<([^>]+)>/.exec(s)?.[1] ?? s;
 
 export function inboundEmailRouter(svc: Services): Router {
   const r = Router();
-  r.post('/inbound-email/:secret', express.text({ type: () => true, limit: '256kb' }), async (req: Request, res: Response) => {
-    if (!svc.crm.options.inboundEmailSecret) return void res.status(403).json({ error: 'inbound_email_disabled', reason: 'set INBOUND_EMAIL_SECRET' });
-    if (!sameSecret(String(req.params.secret), svc.crm.options.inboundEmailSecret)) return void res.status(401).json({ error: 'bad_secret' });
+  // The secret is checked before the body is read.
+  const sender: Gate = (req, res) => {
+    const secret = svc.crm.options.inboundEmailSecret;
+    if (!secret) res.status(403).json({ error: 'inbound_email_disabled', reason: 'set INBOUND_EMAIL_SECRET' });
+    else if (!sameSecret(String(req.params.secret), secret)) res.status(401).json({ error: 'bad_secret' });
+    else return true;
+    return false;
+  };
+  r.post('/inbound-email/:secret', gatedBody(sender, '256kb'), async (req: Request, res: Response) => {
     const text = bodyText(req);
     let body: Record<string, unknown>;
     try {

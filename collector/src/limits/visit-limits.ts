@@ -12,11 +12,18 @@
 // a new window. Leads and tel: clicks are never throttled.
 // Rate limit: at most RATE_LIMIT_PER_MINUTE hits per IP (hashed) and site per
 // minute. Redis being down or slow fails open: hits are then accepted unlimited.
+// Visitor ids: the same call renews the Redis key of every issued visitor id the
+// hits carry (visitor-id/issue.ts), so an id in use never expires and costs the
+// hit path no round trip of its own.
 import type { Redis } from 'ioredis';
+import { ID_LENGTH } from '../visitor-id/id.js';
+import { idKey, VISITOR_ID_TTL_SECONDS } from '../visitor-id/issue.js';
 
 // One call carries the checks of a whole turn, packed into one string (ARGV[5]):
-// a line per hit, `<mode>\t<site>\t<who>\t<ip key>\n`, mode 0 not throttled (not
-// a visit), 1 throttled, 2 fresh landing (kept, window restarts). One argument
+// a line per hit, `<mode>\t<site>\t<who>\t<ip key>\t<visitor id>\n`, mode 0 not
+// throttled (not a visit), 1 throttled, 2 fresh landing (kept, window restarts);
+// the visitor id is empty when the hit carries none. ARGV[6] is the key of an
+// issued id without the id, ARGV[7] the TTL it is renewed to (0: none). One argument
 // instead of three per hit: the client's cost per argument is what the hot path
 // would pay. The keys are built in the script (so the key prefix comes as ARGV[1]);
 // this needs a single Redis or a primary with replicas, not Redis Cluster.
@@ -26,11 +33,18 @@ local prefix = ARGV[1]
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local minute = ARGV[4]
-local modes, sites, whos, rates = {}, {}, {}, {}
+local vidKey = ARGV[6]
+local vidTtl = tonumber(ARGV[7])
+local modes, sites, whos, rates, vids = {}, {}, {}, {}, {}
 local n = 0
-for mode, site, who, ip in string.gmatch(ARGV[5], '([012])\\t([^\\t]*)\\t([^\\t]*)\\t([^\\n]*)\\n') do
+for mode, site, who, ip, vid in string.gmatch(ARGV[5], '([012])\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\n]*)\\n') do
   n = n + 1
   modes[n], sites[n], whos[n], rates[n] = mode, site, who, site .. ':' .. ip
+  if vid ~= '' then vids[vid] = true end
+end
+-- An issued id lives VISITOR_ID_TTL past its last hit; EXPIRE creates no key for an id never issued.
+if vidTtl > 0 then
+  for vid in pairs(vids) do redis.call('EXPIRE', prefix .. vidKey .. vid, vidTtl) end
 end
 -- The rate limit: one INCRBY per site and address of the call (one NAT or office
 -- sends many hits per turn); the j-th hit of a key in the call is its
@@ -86,6 +100,8 @@ export type LimitQuery = {
   throttle: boolean;
   /** The landing carries a campaign or click id: keep it and restart the window. */
   fresh: boolean;
+  /** The Throughline visitor id the hit carries (its key is renewed), or ''. */
+  visitorId: string;
 };
 
 const VERDICTS: Record<string, LimitVerdict> = { '0': 'ok', '1': 'throttled', '2': 'rate_limited' };
@@ -110,7 +126,8 @@ export class VisitLimits {
   /** The next call's packed lines, by minute (a call rarely spans two). */
   private lines = '';
   private minute = 0;
-  private waiting: LimitTarget[] = [];
+  /** Who hears each line's verdict; null for a line that only renews a visitor id. */
+  private waiting: Array<LimitTarget | null> = [];
   private timer: NodeJS.Timeout | null = null;
   private readonly flushSoon = () => this.flush();
 
@@ -119,22 +136,28 @@ export class VisitLimits {
     private readonly throttleSeconds: number,
     private readonly perMinute: number,
     private readonly onError: (err: Error) => void = () => {},
+    /** What a visitor id's key is renewed to by each hit carrying it; 0 renews nothing. */
+    private readonly idTtlSeconds: number = VISITOR_ID_TTL_SECONDS,
   ) {
     if (!('tlVisitLimits' in redis)) redis.defineCommand('tlVisitLimits', { lua: SCRIPT, numberOfKeys: 0 });
     this.redis = redis as WithScript;
   }
 
-  /** True when neither rule is on: no Redis call is made at all. */
+  /** True when neither rule is on and no id is renewed: no Redis call is made at all. */
   get off(): boolean {
-    return this.throttleSeconds === 0 && this.perMinute === 0;
+    return this.throttleSeconds === 0 && this.perMinute === 0 && this.idTtlSeconds === 0;
   }
 
   /** Tells `target` the verdict once its call is answered (or Redis failed: 'ok'). */
   check(q: LimitQuery, now: number, target: LimitTarget): void {
     const throttle = q.throttle && this.throttleSeconds > 0;
+    // Only an id of the issued form can have a key to renew.
+    const vid = this.idTtlSeconds > 0 && q.visitorId.length === ID_LENGTH ? q.visitorId : '';
+    let hears: LimitTarget | null = target;
     if (!throttle && this.perMinute === 0) {
       target.limited('ok');
-      return;
+      if (vid === '') return;
+      hears = null;
     }
     const minute = Math.floor(now / 60_000);
     if (this.waiting.length > 0 && minute !== this.minute) this.flush();
@@ -142,8 +165,8 @@ export class VisitLimits {
       this.minute = minute;
       this.timer = setTimeout(this.flushSoon, GATHER_MS);
     }
-    this.lines += `${!throttle ? '0' : q.fresh ? '2' : '1'}\t${q.siteId}\t${safe(q.who)}\t${q.ipKey}\n`;
-    this.waiting.push(target);
+    this.lines += `${!throttle ? '0' : q.fresh ? '2' : '1'}\t${q.siteId}\t${safe(q.who)}\t${q.ipKey}\t${safe(vid)}\n`;
+    this.waiting.push(hears);
     if (this.waiting.length >= GATHER_MAX) this.flush();
   }
 
@@ -156,10 +179,10 @@ export class VisitLimits {
     this.waiting = [];
     this.lines = '';
     const answer = (verdicts: string) => {
-      for (let i = 0; i < batch.length; i++) batch[i]!.limited(VERDICTS[verdicts[i] ?? '0'] ?? 'ok');
+      for (let i = 0; i < batch.length; i++) batch[i]?.limited(VERDICTS[verdicts[i] ?? '0'] ?? 'ok');
     };
     this.redis
-      .tlVisitLimits(this.redis.options.keyPrefix ?? '', this.throttleSeconds, this.perMinute, this.minute, lines)
+      .tlVisitLimits(this.redis.options.keyPrefix ?? '', this.throttleSeconds, this.perMinute, this.minute, lines, idKey(''), this.idTtlSeconds)
       .then(answer, (err: unknown) => {
         this.onError(err as Error);
         answer('');

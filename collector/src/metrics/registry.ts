@@ -1,6 +1,6 @@
 // Prometheus metrics of the collector (prom-client), served at GET /metrics.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { DROP_REASONS } from '../pipeline/reasons.js';
+import { DROP_REASONS, FIELD_DROP_PAIRS } from '../pipeline/reasons.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -32,11 +32,23 @@ export function createMetrics() {
   });
   // Every reason is present from the start (at 0), so dashboards see the full set.
   for (const reason of DROP_REASONS) dropped.inc({ reason }, 0);
+  const fieldsDropped = new Counter({
+    name: 'throughline_fields_dropped_total',
+    help: 'Fields removed from stored hits (a malformed id, a prop not kept), by field and reason',
+    labelNames: ['field', 'reason'] as const,
+    registers: [registry],
+  });
+  for (const { field, reason } of FIELD_DROP_PAIRS) fieldsDropped.inc({ field, reason }, 0);
   const inserted = new Counter({ name: 'throughline_rows_inserted_total', help: 'Rows inserted into ClickHouse, by table', labelNames: ['table'] as const, registers: [registry] });
   const insertFailures = new Counter({ name: 'throughline_insert_failures_total', help: 'Failed ClickHouse inserts', registers: [registry] });
   const spilled = new Counter({ name: 'throughline_batches_spilled_total', help: 'Batches moved to the spill, by where', labelNames: ['to'] as const, registers: [registry] });
   const replayed = new Counter({ name: 'throughline_batches_replayed_total', help: 'Spilled batches replayed into ClickHouse, by from', labelNames: ['from'] as const, registers: [registry] });
-  const rejected = new Counter({ name: 'throughline_batches_rejected_total', help: 'Spilled batches whose data ClickHouse refused, set aside in bad-*.journal', registers: [registry] });
+  const rejected = new Counter({
+    name: 'throughline_rows_rejected_total',
+    help: 'Rows ClickHouse refused for their data, set aside in bad-rows-*.jsonl, by table',
+    labelNames: ['table'] as const,
+    registers: [registry],
+  });
   const buffered = new Gauge({ name: 'throughline_rows_buffered', help: 'Rows acknowledged and not yet in ClickHouse or the spill', registers: [registry] });
   const byKind = new Map<string, { inc(): void }>();
   const acceptedOf = (kind: string) => {
@@ -47,5 +59,5 @@ export function createMetrics() {
     }
     return c;
   };
-  return { registry, accepted, acceptedOf, dropped, inserted, insertFailures, spilled, replayed, rejected, buffered };
+  return { registry, accepted, acceptedOf, dropped, fieldsDropped, inserted, insertFailures, spilled, replayed, rejected, buffered };
 }

@@ -4,6 +4,7 @@ import type { HitRow } from '../hits/row.js';
 import type { HitInput } from '../hits/wire.js';
 import type { VisitLimits } from '../limits/visit-limits.js';
 import type { DailySalt } from '../privacy/salt.js';
+import type { UrlRedactor } from '../privacy/url.js';
 import type { Site, SiteRegistry } from '../sites/registry.js';
 import type { Drop } from './reasons.js';
 
@@ -45,6 +46,8 @@ export type PipelineDeps = {
   maxPastMs: number;
   identityKey: string;
   phoneCountry: CountryCode;
+  /** Redacts personal values from stored URLs (URL_REDACT_PARAMS); unset: the built-in names only. */
+  urlPrivacy?: UrlRedactor;
 };
 
 /** A step passes the hit on (undefined) or drops it with a named reason; synchronously. */

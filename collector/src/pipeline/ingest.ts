@@ -6,17 +6,20 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from 'pino';
+import { Inserter } from '../buffer/inserter.js';
 import { JournalBuffer } from '../buffer/journal-buffer.js';
-import { connect } from '../clickhouse/client.js';
-import type { Config } from '../config.js';
+import { connect, type ClickHouseClient } from '../clickhouse/client.js';
+import type { Config, SpillRedis } from '../config.js';
 import { VisitLimits } from '../limits/visit-limits.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { ROOT } from '../paths.js';
 import { clientIpResolver, type ClientIpResolver } from '../privacy/client-ip.js';
 import { DailySalt } from '../privacy/salt.js';
+import { UrlRedactor } from '../privacy/url.js';
 import { loadSites } from '../sites/registry.js';
 import { Spill } from '../spill/spill.js';
-import { insertTables, type Tables } from '../spill/tables.js';
+import { BadRows, badRowsPath } from '../spill/bad-rows.js';
+import { insertStream, type Tables } from '../spill/tables.js';
 import type { PipelineDeps } from './context.js';
 
 export type Ingest = {
@@ -59,27 +62,19 @@ export async function createIngest(config: Config, settings: Record<string, stri
   });
   const metrics = createMetrics();
   const clickhouse = connect(config.clickhouse, config.clickhouse.database, settings);
-  const insert = (tables: Tables) => insertTables(clickhouse, tables, p.insertTimeoutMs);
-  const dir = p.spoolDir ?? join(ROOT, '.spool', config.clickhouse.database);
-  const start = Date.now();
-  const spill = new Spill({ dir, pid: process.pid, start, redis, redisMode: p.spillRedis, insert, log, metrics });
-  const buffer = new JournalBuffer({
-    dir,
-    pid: process.pid,
-    start,
+  const { buffer } = durableBuffer({
+    clickhouse,
+    redis,
+    dir: p.spoolDir ?? join(ROOT, '.spool', config.clickhouse.database),
     maxRows: config.batch.maxRows,
     maxBytes: p.batchMaxBytes,
     maxMs: config.batch.maxMs,
     fsync: p.journalFsync,
-    insert: async (tables) => {
-      await insert(tables);
-      for (const [table, rows] of Object.entries(tables)) metrics.inserted.inc({ table }, rows.length);
-    },
-    spill,
+    insertTimeoutMs: p.insertTimeoutMs,
+    spillRedis: p.spillRedis,
     log,
     metrics,
   });
-  spill.start();
   const salt = new DailySalt(redis);
   await salt.fetch(Math.floor(Date.now() / 86_400_000));
   const deps: PipelineDeps = {
@@ -91,6 +86,7 @@ export async function createIngest(config: Config, settings: Record<string, stri
     maxPastMs: p.hitMaxAgeDays * 86_400_000,
     identityKey: config.identity.key,
     phoneCountry: config.identity.defaultCountry as CountryCode,
+    urlPrivacy: new UrlRedactor(p.urlRedactParams, config.identity.defaultCountry as CountryCode),
   };
   return {
     deps,
@@ -104,4 +100,52 @@ export async function createIngest(config: Config, settings: Record<string, stri
       redis.disconnect();
     },
   };
+}
+
+export type DurableBufferOptions = {
+  clickhouse: ClickHouseClient;
+  redis: Redis;
+  /** The spool directory: journal segments, spooled batches, set-aside rows. */
+  dir: string;
+  maxRows: number;
+  maxBytes: number;
+  maxMs: number;
+  fsync: boolean;
+  insertTimeoutMs: number;
+  spillRedis: SpillRedis;
+  log: Logger;
+  metrics: Metrics;
+};
+
+/**
+ * The journal buffer, the inserter and the spill, wired together; the spill's
+ * replay loop is started (it replays what an earlier run left in `dir`).
+ */
+export function durableBuffer(o: DurableBufferOptions): { buffer: JournalBuffer; spill: Spill } {
+  const { clickhouse, metrics, log, dir } = o;
+  const pid = process.pid;
+  const start = Date.now();
+  const inserter = new Inserter({
+    insertStream: (stream, body) => insertStream(clickhouse, stream, body, o.insertTimeoutMs),
+    badRows: new BadRows(badRowsPath(dir, pid, start)),
+    metrics,
+    log,
+  });
+  const insert = (tables: Tables) => inserter.insert(tables);
+  const spill = new Spill({ dir, pid, start, redis: o.redis, redisMode: o.spillRedis, insert, log, metrics });
+  const buffer = new JournalBuffer({
+    dir,
+    pid,
+    start,
+    maxRows: o.maxRows,
+    maxBytes: o.maxBytes,
+    maxMs: o.maxMs,
+    fsync: o.fsync,
+    insert,
+    spill,
+    log,
+    metrics,
+  });
+  spill.start();
+  return { buffer, spill };
 }

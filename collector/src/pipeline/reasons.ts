@@ -32,3 +32,25 @@ export type Drop = { reason: DropReason; detail?: string };
 export function drop(reason: DropReason, detail?: string): Drop {
   return detail === undefined ? { reason } : { reason, detail };
 }
+
+/**
+ * What a hit loses without being dropped: a field removed from it, counted at
+ * /metrics by field and reason. An id outside its rule is `malformed`; a prop is
+ * `not_allowed` (its key is on no list), `not_a_contact` (an e-mail or phone key
+ * whose value is neither), `duplicate` (a second e-mail or phone) or `personal`
+ * (an allowed key whose value is an e-mail or phone number).
+ */
+export const FIELD_DROPS = {
+  visitor_id: ['malformed'],
+  ga_cid: ['malformed'],
+  ym_uid: ['malformed'],
+  prop: ['not_allowed', 'not_a_contact', 'duplicate', 'personal'],
+} as const;
+
+export type DroppedField = keyof typeof FIELD_DROPS;
+export type FieldDrop = { [F in DroppedField]: { field: F; reason: (typeof FIELD_DROPS)[F][number] } }[DroppedField];
+
+/** Every (field, reason) pair, for counters that start at 0. */
+export const FIELD_DROP_PAIRS: readonly FieldDrop[] = Object.entries(FIELD_DROPS).flatMap(([field, reasons]) =>
+  reasons.map((reason) => ({ field, reason }) as FieldDrop),
+);

@@ -17,30 +17,47 @@ export function formatCount(x: number | null): string {
   return x === null ? '' : String(Math.round(x * 10_000) / 10_000);
 }
 
-const money = (x: number | null) => (x === null ? '' : formatMinor(x));
+/** A CSV column: its name and its cell, text or a number with the way it is written. */
+type CsvColumn = { name: string; cell: (x: ReportRow) => string | number | null; write?: (n: number) => string };
 
-export function reportCsv(r: Report): string {
-  const head = ['key', 'visits', 'visitors', 'leads', 'deals', 'won', 'returned', 'lost', 'revenue', 'cost', 'cpl', 'cpo', 'roi', 'conversion', 'avg_deal'];
-  for (const s of r.stages) head.push(`passed:${s}`, `refused:${s}`);
-  const line = (x: ReportRow) => [
-    x.key,
-    x.visits,
-    x.visitors,
-    formatCount(x.leads),
-    formatCount(x.deals),
-    formatCount(x.won),
-    formatCount(x.returned),
-    formatCount(x.lost),
-    formatMinor(x.revenue_minor),
-    formatMinor(x.cost_minor),
-    money(x.cpl_minor),
-    money(x.cpo_minor),
-    formatCount(x.roi),
-    formatCount(x.conversion),
-    money(x.avg_deal_minor),
-    ...x.stages.flatMap((s) => [formatCount(s.passed), formatCount(s.refused)]),
+const countCol = (name: string, cell: (x: ReportRow) => number | null): CsvColumn => ({ name, cell, write: formatCount });
+const moneyCol = (name: string, cell: (x: ReportRow) => number | null): CsvColumn => ({ name, cell, write: formatMinor });
+
+function csvColumns(stages: string[]): CsvColumn[] {
+  return [
+    { name: 'key', cell: (x) => x.key },
+    { name: 'visits', cell: (x) => x.visits, write: String },
+    { name: 'visitors', cell: (x) => x.visitors, write: String },
+    countCol('leads', (x) => x.leads),
+    countCol('deals', (x) => x.deals),
+    countCol('won', (x) => x.won),
+    countCol('returned', (x) => x.returned),
+    countCol('lost', (x) => x.lost),
+    moneyCol('revenue', (x) => x.revenue_minor),
+    moneyCol('cost', (x) => x.cost_minor),
+    moneyCol('cpl', (x) => x.cpl_minor),
+    moneyCol('cpo', (x) => x.cpo_minor),
+    countCol('roi', (x) => x.roi),
+    countCol('conversion', (x) => x.conversion),
+    moneyCol('avg_deal', (x) => x.avg_deal_minor),
+    ...stages.flatMap((s, i) => [countCol(`passed:${s}`, (x) => x.stages[i]!.passed), countCol(`refused:${s}`, (x) => x.stages[i]!.refused)]),
   ];
-  return stringify([head, ...r.rows.map(line), line(r.totals)]);
+}
+
+/**
+ * The report as CSV. Keys come from public hits and uploads, so a text cell a
+ * spreadsheet would run as a formula (a leading =, +, -, @, tab or CR, and their
+ * full-width forms: OWASP's CSV-injection list) gets a leading apostrophe
+ * (csv-stringify's escape_formulas). Figures are passed as numbers, which it
+ * leaves alone, and written by their column: a negative ROI stays -0.25.
+ */
+export function reportCsv(r: Report): string {
+  const cols = csvColumns(r.stages);
+  const line = (x: ReportRow) => cols.map((c) => c.cell(x));
+  return stringify([cols.map((c) => c.name), ...r.rows.map(line), line(r.totals)], {
+    escape_formulas: true,
+    cast: { number: (n, ctx) => (cols[ctx.index]!.write ?? String)(n) },
+  });
 }
 
 function ago(seconds: number): string {

@@ -1,7 +1,9 @@
 // The report page: server-rendered HTML, a table per channel (or source, or
 // campaign), an inline SVG bar chart of revenue against cost, and a form to pick
-// the model, period and grouping. No script: the form reloads the page.
+// the model, period and grouping. No script: the form reloads the page. Before
+// it, the sign-in form (session.ts); neither page ever holds the token.
 import { MODELS, MODEL_NAMES } from '../attribution/models.js';
+import { FIRST_DAY, LAST_DAY } from '../clickhouse/days.js';
 import type { Report, ReportRow } from './build.js';
 import { formatCount, formatMinor, resolutionNote } from './format.js';
 import { GROUPS } from './queries.js';
@@ -55,23 +57,43 @@ function row(x: ReportRow, total = false): string {
   return `<tr data-key="${esc(x.key)}"${total ? ' class="total"' : ''}><th scope="row">${esc(x.key)}</th>${cells.join('')}${stages.join('')}</tr>`;
 }
 
-export function reportPage(r: Report, token: string): string {
-  const opt = (value: string, label: string, current: string) => `<option value="${esc(value)}"${value === current ? ' selected' : ''}>${esc(label)}</option>`;
-  const stageHead = r.stages.map((s) => `<th>passed ${esc(s)}</th><th>refused at ${esc(s)}</th>`).join('');
+/** The document around a page's body: one look for the report and its sign-in. */
+function document(title: string, body: string): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Throughline — ${esc(r.modelLabel)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse;margin-top:16px}th,td{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}
-th[scope=row]{text-align:left}tr.total{font-weight:bold}form label{margin-right:12px}
+th[scope=row]{text-align:left}tr.total{font-weight:bold}form label{margin-right:12px}#signed-in{float:right}p.problem{color:#b00020}
 </style></head><body>
+${body}
+</body></html>`;
+}
+
+/** The sign-in form: the token is posted once, never put in a URL. `problem`: why the last attempt failed. */
+export function signInPage(problem?: string): string {
+  return document(
+    'Throughline — sign in',
+    `<h1>Reports</h1>
+<form method="post" action="/reports/sign-in" id="sign-in-form">
+<label>Reports token <input type="password" name="token" id="token" autocomplete="current-password" required></label>
+<button type="submit" id="sign-in">Sign in</button>
+</form>${problem ? `\n<p class="problem" id="problem">${esc(problem)}</p>` : ''}`,
+  );
+}
+
+export function reportPage(r: Report): string {
+  const opt = (value: string, label: string, current: string) => `<option value="${esc(value)}"${value === current ? ' selected' : ''}>${esc(label)}</option>`;
+  const stageHead = r.stages.map((s) => `<th>passed ${esc(s)}</th><th>refused at ${esc(s)}</th>`).join('');
+  return document(
+    `Throughline — ${r.modelLabel}`,
+    `<form method="post" action="/reports/sign-out" id="signed-in"><button type="submit" id="sign-out">Sign out</button></form>
 <h1>Which channel brought the money</h1>
 <form method="get" action="/reports" id="pickers">
-<input type="hidden" name="token" value="${esc(token)}">
 <label>Model <select name="model" id="model">${MODEL_NAMES.map((m) => opt(m, MODELS[m].label, r.model)).join('')}</select></label>
-<label>From <input type="date" name="from" id="from" value="${esc(r.period.from ?? '')}"></label>
-<label>To <input type="date" name="to" id="to" value="${esc(r.period.to ?? '')}"></label>
+<label>From <input type="date" name="from" id="from" min="${FIRST_DAY}" max="${LAST_DAY}" value="${esc(r.period.from ?? '')}"></label>
+<label>To <input type="date" name="to" id="to" min="${FIRST_DAY}" max="${LAST_DAY}" value="${esc(r.period.to ?? '')}"></label>
 <label>By <select name="group" id="group">${GROUPS.map((g) => opt(g, g, r.group)).join('')}</select></label>
 <button type="submit" id="apply">Show</button>
 </form>
@@ -80,6 +102,6 @@ th[scope=row]{text-align:left}tr.total{font-weight:bold}form label{margin-right:
 ${chart(r)}
 <table id="report"><thead><tr><th>${esc(r.group)}</th>${COLUMNS.map(([, label]) => `<th>${esc(label)}</th>`).join('')}${stageHead}</tr></thead>
 <tbody>${r.rows.map((x) => row(x)).join('\n')}</tbody>
-<tfoot>${row(r.totals, true)}</tfoot></table>
-</body></html>`;
+<tfoot>${row(r.totals, true)}</tfoot></table>`,
+  );
 }

@@ -1,64 +1,85 @@
-// HTTP faces of the report, behind REPORTS_TOKEN (a Bearer header, or ?token= for
-// the page and links): JSON and CSV at /api/reports, the page at /reports, and the
-// costs upload at /api/costs. Every face names the identity resolution behind
-// its figures in the Throughline-Resolution header (the JSON and the page also
-// in their body); `fresh=1` waits for a resolution of the data as it is now.
-import { timingSafeEqual } from 'node:crypto';
+// HTTP faces of the report, behind REPORTS_TOKEN: JSON and CSV at /api/reports
+// and the costs upload at /api/costs take it as an Authorization: Bearer header;
+// the page at /reports takes the session cookie of its sign-in form
+// (session.ts), or the same header. The token is never read from a URL, and it
+// is compared in constant time (sameSecret). Every answer on these paths, errors
+// included, is Cache-Control: no-store: the figures are for the one who asked,
+// not for shared caches or the browser's history. Every face names the identity
+// resolution behind its figures in the Throughline-Resolution header (the JSON
+// and the page also in their body); `fresh=1` waits for a resolution of the
+// data as it is now.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { parseCostsCsv, parseCostsJson } from '../costs/parse.js';
 import { storeCosts } from '../costs/store.js';
+import { bearer, sameSecret } from '../crm/auth.js';
 import type { Services } from '../services.js';
 import { buildReport } from './build.js';
 import { reportCsv, resolutionHeader } from './format.js';
-import { parseReportOptions } from './options.js';
-import { reportPage } from './page.js';
+import { onceEach, oneOf, parseReportOptions, REPORT_PARAMS } from './options.js';
+import { reportPage, signInPage } from './page.js';
+import { sessionCookies } from './session.js';
 
-function presentedToken(req: Request): string {
-  const auth = req.headers.authorization ?? '';
-  if (auth.startsWith('Bearer ')) return auth.slice(7).trim();
-  return typeof req.query.token === 'string' ? req.query.token : '';
-}
+const PATHS = ['/reports', '/api/reports', '/api/costs'];
+const PARAMS = { api: [...REPORT_PARAMS, 'format', 'fresh'], page: [...REPORT_PARAMS, 'fresh'] };
 
-function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-function requireToken(expected: string | undefined) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (!expected) return void res.status(503).json({ error: 'reports_disabled', detail: 'set REPORTS_TOKEN to enable reports' });
-    if (!sameToken(presentedToken(req), expected)) return void res.status(401).json({ error: 'unauthorized' });
-    next();
-  };
-}
-
-const queryStrings = (req: Request) =>
-  Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
+/** The query string exactly as sent: every pair, repeats and `name[]` included (req.query folds them). */
+const queryPairs = (req: Request) => new URLSearchParams(req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '');
 
 export function reportsRouter(svc: Services): Router {
   const r = express.Router();
   const db = svc.config.clickhouse.database;
-  const auth = requireToken(svc.config.reports.token);
+  const token = svc.config.reports.token;
+  const sessions = sessionCookies(svc.config.pipeline.trustedProxies);
+
+  r.use(PATHS, (_req: Request, res: Response, next: NextFunction) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+  const enabled = (_req: Request, res: Response, next: NextFunction) =>
+    token ? next() : void res.status(503).json({ error: 'reports_disabled', detail: 'set REPORTS_TOKEN to enable reports' });
+  const byHeader = (req: Request) => sameSecret(bearer(req), token);
+  const api = (req: Request, res: Response, next: NextFunction) => (byHeader(req) ? next() : void res.status(401).json({ error: 'unauthorized' }));
+  const page = (req: Request, res: Response, next: NextFunction) =>
+    byHeader(req) || sessions.valid(req, token!) ? next() : void res.status(401).type('html').send(signInPage());
 
   const report = (face: 'api' | 'page') => async (req: Request, res: Response) => {
-    const parsed = parseReportOptions(queryStrings(req), svc.config.reports.windowDays);
-    if ('error' in parsed) return void res.status(400).json({ error: 'invalid_report_options', detail: parsed.error });
+    const refuse = (detail: string) => void res.status(400).json({ error: 'invalid_report_options', detail });
+    const given = onceEach(queryPairs(req), PARAMS[face]);
+    if ('error' in given) return refuse(given.error);
+    const p = given.params;
+    const format = oneOf('format', p.format, ['json', 'csv'], 'json');
+    if ('error' in format) return refuse(format.error);
+    const fresh = oneOf('fresh', p.fresh, ['0', '1'], '0');
+    if ('error' in fresh) return refuse(fresh.error);
+    const parsed = parseReportOptions(p, svc.config.reports.windowDays);
+    if ('error' in parsed) return refuse(parsed.error);
     try {
-      const rep = await buildReport(svc.resolver, parsed.options, req.query.fresh === '1');
+      const rep = await buildReport(svc.resolver, parsed.options, fresh.value === '1');
       res.set('Throughline-Resolution', resolutionHeader(rep.resolution));
-      if (face === 'page') return void res.type('html').send(reportPage(rep, presentedToken(req)));
-      if (req.query.format === 'csv') return void res.type('text/csv; charset=utf-8').attachment(`report-${rep.model}.csv`).send(reportCsv(rep));
+      if (face === 'page') return void res.type('html').send(reportPage(rep));
+      if (format.value === 'csv') return void res.type('text/csv; charset=utf-8').attachment(`report-${rep.model}.csv`).send(reportCsv(rep));
       res.json(rep);
     } catch (err) {
       svc.log.error({ err: String(err) }, 'report failed');
       res.status(500).json({ error: 'report_failed' });
     }
   };
-  r.get('/api/reports/channels', auth, report('api'));
-  r.get('/reports', auth, report('page'));
+  r.get('/api/reports/channels', enabled, api, report('api'));
+  r.get('/reports', enabled, page, report('page'));
 
-  r.post('/api/costs', auth, express.text({ type: () => true, limit: '20mb' }), async (req: Request, res: Response) => {
+  // The page's sign-in: the token once, as a form field; then the session cookie and back to the page.
+  r.post('/reports/sign-in', enabled, express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 4 }), (req: Request, res: Response) => {
+    const given = (req.body as Record<string, unknown> | undefined)?.token;
+    if (typeof given !== 'string' || !sameSecret(given, token)) return void res.status(401).type('html').send(signInPage('That is not the reports token.'));
+    sessions.start(req, res, token!);
+    res.redirect(303, '/reports');
+  });
+  r.post('/reports/sign-out', (req: Request, res: Response) => {
+    sessions.end(req, res);
+    res.redirect(303, '/reports');
+  });
+
+  r.post('/api/costs', enabled, api, express.text({ type: () => true, limit: '20mb' }), async (req: Request, res: Response) => {
     const type = String(req.headers['content-type'] ?? '');
     const body = typeof req.body === 'string' ? req.body : '';
     const parsed = /json/.test(type) ? parseCostsJson(body) : /csv|text\/plain/.test(type) ? parseCostsCsv(body) : null;

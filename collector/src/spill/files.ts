@@ -2,7 +2,7 @@
 // with its pid and start time, holding journal text (spill/tables.ts):
 //   j-<pid>-<start>-<seq>.journal   journal segment (acknowledged, maybe not yet inserted)
 //   s-<pid>-<start>-<seq>.journal   spooled batch (an insert failed, and Redis could not take it)
-//   bad-<pid>-<start>-<seq>.journal a batch ClickHouse refused, set aside for a person (never replayed)
+//   bad-rows-<pid>-<start>.jsonl    rows ClickHouse refused, set aside for a person (spill/bad-rows.ts; never replayed)
 // Files of an instance that is no longer running are adopted and replayed by
 // the next collector that starts on the same directory. Earlier versions named
 // the same files `.ndjson`; those are replayed too.
@@ -18,8 +18,8 @@ export function parseName(name: string): SpoolFile | null {
   return { name, kind: m[1] as 'j' | 's', pid: Number(m[2]), start: Number(m[3]), seq: Number(m[4]) };
 }
 
-/** A file's name; `bad` files are never replayed (NAME does not match them). */
-export function fileName(kind: 'j' | 's' | 'bad', pid: number, start: number, seq: number): string {
+/** A journal or spool file's name. */
+export function fileName(kind: 'j' | 's', pid: number, start: number, seq: number): string {
   return `${kind}-${pid}-${start}-${String(seq).padStart(8, '0')}.journal`;
 }
 

@@ -4,9 +4,12 @@
 // restart, by its own account (SPILL_REDIS=auto: an append-only file), and to
 // the spool directory when Redis does not, is down, or refuses the push. A replay loop puts spilled
 // batches into ClickHouse with exponential back-off, removing each only after
-// its insert succeeded. Re-inserting a batch that had in fact arrived is
-// harmless: every row carries its client event id and the tables fold repeats
-// (ReplacingMergeTree).
+// its insert succeeded. The insert sets aside rows ClickHouse refuses for their
+// data (buffer/inserter.ts); when an outage cuts a replay short, the batch is
+// replaced by the rows not stored yet, so no row is inserted twice by the
+// replay. Should a row still arrive twice (an insert whose answer was lost),
+// every row carries its client event id: the tables fold repeats
+// (ReplacingMergeTree) and reports count by event id.
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -14,7 +17,7 @@ import type { Logger } from 'pino';
 import type { SpillRedis } from '../config.js';
 import type { Metrics } from '../metrics/registry.js';
 import { fileName, replayable } from './files.js';
-import { isRejectedData } from './rejected.js';
+import { InsertInterrupted } from '../buffer/inserter.js';
 import { bodyOf, journalText, parseJournal, type Tables } from './tables.js';
 
 const REDIS_KEY = 'spill:batches';
@@ -30,7 +33,8 @@ export type SpillOptions = {
   redis: Redis;
   /** Whether batches may go to Redis: `auto` when it keeps an append-only file. */
   redisMode: SpillRedis;
-  insert: (tables: Tables) => Promise<void>;
+  /** Inserts a batch, setting refused rows aside; throws InsertInterrupted with the rows not stored on an outage. */
+  insert: (tables: Tables) => Promise<unknown>;
   log: Logger;
   metrics: Metrics;
 };
@@ -79,8 +83,7 @@ export class Spill {
       this.o.log.warn({ rows }, 'batch spilled to redis');
     } else {
       const spooled = join(this.o.dir, fileName('s', this.o.pid, this.o.start, ++this.seq));
-      writeFileSync(`${spooled}.tmp`, journal);
-      renameSync(`${spooled}.tmp`, spooled);
+      writeAtomically(spooled, journal);
       this.o.metrics.spilled.inc({ to: 'disk' });
       this.o.log.warn({ rows, why }, 'batch spooled to disk');
     }
@@ -146,7 +149,7 @@ export class Spill {
         if (this.stopped) return;
         const path = join(this.o.dir, f.name);
         const { tables, rows } = parseJournal(readFileSync(path));
-        if (rows > 0) await this.insertOrSetAside(tables);
+        if (rows > 0) await this.insertKeepingRest(tables, (rest) => writeAtomically(path, rest));
         unlinkSync(path);
         this.o.metrics.replayed.inc({ from: 'disk' });
         this.o.log.info({ file: f.name, rows }, 'spooled batch replayed');
@@ -161,7 +164,10 @@ export class Spill {
           break;
         }
         if (item === null) break;
-        await this.insertOrSetAside(spilledTables(item));
+        await this.insertKeepingRest(spilledTables(item), async (rest) => {
+          // In one transaction: the batch is never both gone and not replaced.
+          await this.o.redis.multi().lrem(REDIS_KEY, 1, item).lpush(REDIS_KEY, rest).exec();
+        });
         // LREM by value: removes exactly the batch replayed, even if another
         // collector popped the list meanwhile.
         await this.o.redis.lrem(REDIS_KEY, 1, item).catch(() => {
@@ -183,19 +189,20 @@ export class Spill {
   }
 
   /**
-   * Inserts a spilled batch. When ClickHouse refuses its data (not a failure of
-   * the server), the batch is written to `bad-<pid>-<start>-<seq>.journal` for a
-   * person to look at, counted, and the replay moves on.
+   * Inserts a spilled batch (refused rows are set aside by the insert). When an
+   * outage cuts it short, `keep` replaces the batch by the rows not stored yet
+   * before the error goes on to the back-off.
    */
-  private async insertOrSetAside(tables: Tables): Promise<void> {
+  private async insertKeepingRest(tables: Tables, keep: (rest: Buffer) => Promise<void> | void): Promise<void> {
     try {
       await this.o.insert(tables);
     } catch (err) {
-      if (!isRejectedData(err)) throw err;
-      const name = fileName('bad', this.o.pid, this.o.start, ++this.seq);
-      writeFileSync(join(this.o.dir, name), journalText(tables));
-      this.o.metrics.rejected.inc();
-      this.o.log.error({ err: (err as Error).message, file: name }, 'ClickHouse refused the data of a batch; set aside');
+      if (err instanceof InsertInterrupted) {
+        await Promise.resolve(journalText(err.rest))
+          .then(keep)
+          .catch((e: unknown) => this.o.log.warn({ err: String(e) }, 'could not narrow a spilled batch to its rows not stored; it is replayed whole'));
+      }
+      throw err;
     }
   }
 
@@ -204,4 +211,10 @@ export class Spill {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+/** Writes a spool file whole or not at all (a replay never reads half a batch). */
+function writeAtomically(path: string, journal: Buffer): void {
+  writeFileSync(`${path}.tmp`, journal);
+  renameSync(`${path}.tmp`, path);
 }

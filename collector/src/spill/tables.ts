@@ -179,22 +179,48 @@ export function bodyOf(rows: readonly string[]): Buffer {
 
 const hitsFirst = (stream: string) => (tableOf(stream).table === 'hits' ? 0 : 1);
 
+/** A stream's table: `hits` for `hits.tsv`. */
+export const tableOfStream = (stream: string): string => tableOf(stream).table;
+
+/** The order streams are inserted in: hits first, so links never point at a visit not yet stored. */
+export function insertOrder(tables: Tables): string[] {
+  return Object.keys(tables).sort((a, b) => hitsFirst(a) - hitsFirst(b) || a.localeCompare(b));
+}
+
+/** Where each row of a body begins, then the body's length: rows [i, j) are bytes [starts[i], starts[j]). */
+export function rowStarts(body: Buffer): number[] {
+  const starts = [0];
+  for (let nl = body.indexOf(NL); nl !== -1 && nl + 1 < body.length; nl = body.indexOf(NL, nl + 1)) starts.push(nl + 1);
+  if (body.length > 0) starts.push(body.length);
+  return starts;
+}
+
+/** The number of rows of a body (each ends in a newline). */
+export function rowCount(body: Buffer): number {
+  let n = 0;
+  for (let nl = body.indexOf(NL); nl !== -1; nl = body.indexOf(NL, nl + 1)) n++;
+  return n;
+}
+
+/** Inserts one stream's rows. The body goes to ClickHouse as it is: no row is parsed or serialised again here. */
+export async function insertStream(client: ClickHouseClient, stream: string, body: Buffer, timeoutMs: number): Promise<void> {
+  const result = await client.exec({
+    query: insertStatement(stream),
+    values: Readable.from([body], { objectMode: false }),
+    abort_signal: AbortSignal.timeout(timeoutMs),
+  });
+  // The answer to an insert is empty; read it to the end so the socket goes back to the pool.
+  for await (const _ of result.stream);
+}
+
 /**
- * Inserts every stream's rows; hits first, so links never point at a visit not
- * yet stored. The body goes to ClickHouse as it is: no row is parsed or
- * serialised again here.
+ * Inserts every stream's rows, in insertOrder, each whole: the first refusal
+ * stops it (the collector inserts through buffer/inserter.ts instead, which
+ * sets refused rows aside one by one).
  */
 export async function insertTables(client: ClickHouseClient, tables: Tables, timeoutMs: number): Promise<void> {
-  const names = Object.keys(tables).sort((a, b) => hitsFirst(a) - hitsFirst(b) || a.localeCompare(b));
-  for (const stream of names) {
+  for (const stream of insertOrder(tables)) {
     const body = tables[stream]!;
-    if (body.length === 0) continue;
-    const result = await client.exec({
-      query: insertStatement(stream),
-      values: Readable.from([body], { objectMode: false }),
-      abort_signal: AbortSignal.timeout(timeoutMs),
-    });
-    // The answer to an insert is empty; read it to the end so the socket goes back to the pool.
-    for await (const _ of result.stream);
+    if (body.length > 0) await insertStream(client, stream, body, timeoutMs);
   }
 }

@@ -15,10 +15,13 @@ export function randomVisitorId(): string {
   return id;
 }
 
-/** The id in its stored form (upper-case), or null when it is not a visitor id. */
+const VISITOR_ID = new RegExp(`^[${ALPHABET}]{${ID_LENGTH}}$`, 'i');
+
+/**
+ * The id in its stored form (upper-case), or null when it is not a visitor id.
+ * Whitespace around it is forgiven (a cookie or a CRM field may add it), nothing else.
+ */
 export function normalizeVisitorId(value: string): string | null {
-  const id = value.trim().toUpperCase();
-  if (id.length !== ID_LENGTH) return null;
-  for (const c of id) if (!ALPHABET.includes(c)) return null;
-  return id;
+  const id = value.length === ID_LENGTH ? value : value.trim();
+  return VISITOR_ID.test(id) ? id.toUpperCase() : null;
 }

@@ -1,12 +1,13 @@
 // amoCRM webhooks: an application/x-www-form-urlencoded body in PHP bracket
 // notation, `{entity}[{action}][{index}][{field}]=…`, several entities and
 // actions per POST. This module turns one body into Throughline's changes, or
-// says why the body is not an amoCRM webhook. It checks everything before
-// anything is stored: a bad body stores nothing.
+// says why the body is not an amoCRM webhook. A body that is not one stores
+// nothing; a lead or contact in it that cannot be read is refused alone, named by
+// its id or its place (`leads[add][1]`), and the others are used.
 import qs from 'qs';
 import { emptyDeal, toUnixSeconds, type Changes, type ContactChange, type CrmField, type DealAction, type DealChange } from '../change.js';
 import { amoOutcome } from '../funnel/mapping.js';
-import { toMinor } from '../money.js';
+import { dealAmount } from '../money.js';
 import type { AmoApiLead } from './api.js';
 
 /** Every entity amoCRM's webhooks carry; only leads and contacts feed Throughline. */
@@ -32,23 +33,30 @@ export function parseAmoBody(body: string): AmoBody | AmoBodyError {
   const subdomain = text(account.subdomain);
   if (!accountId && !subdomain) return { reason: 'no account[id] or account[subdomain] in the body' };
 
-  const changes: Changes = { deals: [], contacts: [], ignored: 0 };
+  const changes: Changes = { deals: [], contacts: [], ignored: 0, refused: [] };
   for (const entity of entities) {
     const actions = parsed[entity];
-    if (!isObj(actions)) return { reason: `${entity} is not a list of actions` };
+    if (!isObj(actions)) {
+      changes.refused.push({ record: entity, reason: `${entity} is not a list of actions` });
+      continue;
+    }
     for (const [action, items] of Object.entries(actions)) {
       for (const [i, item] of list(items).entries()) {
         const where = `${entity}[${action}][${i}]`;
-        if (!isObj(item) || !/^\d+$/.test(text(item.id))) return { reason: `${where} has no numeric id` };
-        if (entity === 'leads') {
-          if (!LEAD_ACTIONS.has(action as DealAction)) return { reason: `${where}: unknown lead action "${action}"` };
-          const lead = leadChange(action as DealAction, item);
-          if (typeof lead === 'string') return { reason: `${where}: ${lead}` };
-          changes.deals.push(lead);
-        } else if (entity === 'contacts' && (action === 'add' || action === 'update') && text(item.type) !== 'company') {
-          changes.contacts.push(contactChange(item));
-        } else {
+        const used = entity === 'leads' || (entity === 'contacts' && (action === 'add' || action === 'update') && !(isObj(item) && text(item.type) === 'company'));
+        if (!used) {
           changes.ignored += 1;
+          continue;
+        }
+        const id = isObj(item) ? text(item.id) : '';
+        if (!isObj(item) || !/^\d{1,20}$/.test(id)) {
+          changes.refused.push({ record: where, reason: `${where} has no numeric id` });
+        } else if (entity === 'contacts') {
+          changes.contacts.push({ ...contactChange(item), at: where });
+        } else {
+          const lead = LEAD_ACTIONS.has(action as DealAction) ? leadChange(action as DealAction, item) : `unknown lead action "${action}"`;
+          if (typeof lead === 'string') changes.refused.push({ record: id, reason: lead });
+          else changes.deals.push({ ...lead, at: where });
         }
       }
     }
@@ -74,13 +82,12 @@ function leadChange(action: DealAction, item: Obj): DealChange | string {
     return deal;
   }
   if (!hasState) return 'no status_id';
-  if (item.price !== undefined && item.price !== '' && toMinor(item.price) === null) return `price "${text(item.price)}" is not a number`;
   deal.changedAt = toUnixSeconds(item.last_modified) ?? toUnixSeconds(item.date_create);
   deal.createdAt = toUnixSeconds(item.date_create);
   deal.name = text(item.name);
   deal.statusId = text(item.status_id);
   deal.pipelineId = text(item.pipeline_id);
-  deal.amountMinor = toMinor(item.price) ?? 0;
+  deal.amountMinor = dealAmount(item.price);
   deal.vendorOutcome = amoOutcome(deal.statusId);
   deal.fields = customFields(item.custom_fields);
   const tags = list(item.tags).map((t) => (isObj(t) ? text(t.name) : '')).filter(Boolean);
@@ -104,24 +111,35 @@ function contactChange(item: Obj): ContactChange {
   return { contactId: text(item.id), emails: valuesOf(EMAIL, 'EMAIL'), phones: valuesOf(PHONE, 'PHONE'), dealIds: [...new Set(dealIds)] };
 }
 
-/** A lead read through API v4, in the same shape as a webhook change. */
+/**
+ * A lead read through API v4, in the same shape as a webhook change. The answer
+ * is read as untrusted JSON: a part of the wrong type reads as missing, and the
+ * deal check judges the rest.
+ */
 export function leadFromApi(lead: AmoApiLead): DealChange {
-  const deal = emptyDeal(String(lead.id), 'update');
-  deal.changedAt = toUnixSeconds(lead.updated_at);
-  deal.createdAt = toUnixSeconds(lead.created_at);
-  deal.closedAt = toUnixSeconds(lead.closed_at);
-  deal.name = lead.name ?? '';
-  deal.statusId = lead.status_id === undefined ? '' : String(lead.status_id);
-  deal.pipelineId = lead.pipeline_id === undefined ? '' : String(lead.pipeline_id);
-  deal.amountMinor = toMinor(lead.price ?? 0) ?? 0;
+  const raw = lead as unknown as Obj;
+  const deal = emptyDeal(text(raw.id), 'update');
+  deal.changedAt = toUnixSeconds(raw.updated_at);
+  deal.createdAt = toUnixSeconds(raw.created_at);
+  deal.closedAt = toUnixSeconds(raw.closed_at);
+  deal.name = text(raw.name);
+  deal.statusId = text(raw.status_id);
+  deal.pipelineId = text(raw.pipeline_id);
+  deal.amountMinor = dealAmount(raw.price);
   deal.vendorOutcome = amoOutcome(deal.statusId);
-  deal.deleted = lead.is_deleted === true;
-  deal.fields = (lead.custom_fields_values ?? []).map((f) => ({
-    id: String(f.field_id),
-    name: f.field_name ?? '',
-    code: f.field_code ?? '',
-    value: f.values.map((v) => text(v.value)).filter(Boolean).join(', '),
-  }));
-  deal.contactIds = (lead._embedded?.contacts ?? []).map((c) => String(c.id));
+  deal.deleted = raw.is_deleted === true;
+  deal.fields = list(raw.custom_fields_values)
+    .filter(isObj)
+    .map((f) => ({
+      id: text(f.field_id),
+      name: text(f.field_name),
+      code: text(f.field_code),
+      value: list(f.values)
+        .map((v) => (isObj(v) ? text(v.value) : ''))
+        .filter(Boolean)
+        .join(', '),
+    }));
+  const embedded = isObj(raw._embedded) ? raw._embedded : {};
+  deal.contactIds = list(embedded.contacts).map((c) => (isObj(c) ? text(c.id) : '')).filter(Boolean);
   return deal;
 }

@@ -6,15 +6,18 @@
 import { z } from 'zod';
 import { ConfigError } from '../../config.js';
 import { compileFormula, type CompiledFormula } from '../fields/calculated.js';
+import { illFormedPaths, NO_CONTROL } from '../text.js';
 
 export const MARKERS = ['won', 'lost', 'returned', 'paused'] as const;
 export type Marker = (typeof MARKERS)[number];
 
 const secret = z.string().min(16, 'at least 16 characters').regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only (it goes into a URL)');
 const url = z.url().transform((u) => u.replace(/\/+$/, ''));
+/** A stage, pipeline, status or field name: shown in reports and matched against CRM data. */
+const name = (max: number) => z.string().min(1).max(max).regex(NO_CONTROL, 'control and invisible format characters are not allowed');
 
 /** Pipeline id (or `*` for every other pipeline) → CRM status id / name → funnel stage. */
-const pipelines = z.record(z.string().min(1), z.record(z.string().min(1), z.string().min(1)));
+const pipelines = z.record(name(200), z.record(name(200), name(100)));
 
 const common = {
   secret,
@@ -23,29 +26,29 @@ const common = {
   /** Identity id → the CRM fields (name, id or code) that may carry it. */
   identityFields: z
     .object({
-      visitor_id: z.array(z.string()).default(['visitor_id']),
-      ga_cid: z.array(z.string()).default(['ga_cid', '_ga']),
-      ym_uid: z.array(z.string()).default(['ym_uid', '_ym_uid']),
-      utm_source: z.array(z.string()).default(['utm_source']),
-      utm_medium: z.array(z.string()).default(['utm_medium']),
-      utm_campaign: z.array(z.string()).default(['utm_campaign']),
-      utm_term: z.array(z.string()).default(['utm_term']),
-      utm_content: z.array(z.string()).default(['utm_content']),
-      email: z.array(z.string()).default(['email']),
-      phone: z.array(z.string()).default(['phone']),
+      visitor_id: z.array(name(200)).default(['visitor_id']),
+      ga_cid: z.array(name(200)).default(['ga_cid', '_ga']),
+      ym_uid: z.array(name(200)).default(['ym_uid', '_ym_uid']),
+      utm_source: z.array(name(200)).default(['utm_source']),
+      utm_medium: z.array(name(200)).default(['utm_medium']),
+      utm_campaign: z.array(name(200)).default(['utm_campaign']),
+      utm_term: z.array(name(200)).default(['utm_term']),
+      utm_content: z.array(name(200)).default(['utm_content']),
+      email: z.array(name(200)).default(['email']),
+      phone: z.array(name(200)).default(['phone']),
     })
     .prefault({}),
   /** A deal is kept only when every filter holds: its field equals the value. */
-  filters: z.array(z.object({ field: z.string().min(1), equals: z.string() }).strict()).default([]),
+  filters: z.array(z.object({ field: name(200), equals: z.string().max(10_000) }).strict()).default([]),
   /** Custom fields to keep (name, id or code); empty keeps them all. */
-  keepFields: z.array(z.string().min(1)).default([]),
+  keepFields: z.array(name(200)).default([]),
   calculated: z
     .array(
       z
         .object({
-          name: z.string().min(1),
-          formula: z.string().min(1),
-          variables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name: letters, digits, _'), z.string().min(1)).default({}),
+          name: name(200),
+          formula: z.string().min(1).max(1000),
+          variables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name: letters, digits, _'), name(200)).default({}),
         })
         .strict(),
     )
@@ -104,7 +107,8 @@ const source = z.discriminatedUnion('kind', [amocrm, zoho, imported]);
 export const crmConfigSchema = z
   .object({
     funnel: z
-      .array(z.object({ stage: z.string().min(1).max(100), marker: z.enum(MARKERS).optional() }).strict())
+      .array(z.object({ stage: name(100), marker: z.enum(MARKERS).optional() }).strict())
+      .max(100)
       .default([]),
     sources: z.record(z.string().regex(/^[a-z0-9_-]{1,40}$/, 'lower-case letters, digits, _ and -'), source).default({}),
   })
@@ -128,8 +132,14 @@ export type LoadedConfig = {
 /** A ConfigError: at start-up the collector stops with its message, as for a bad variable. */
 export class CrmConfigError extends ConfigError {}
 
-/** Validates a parsed JSON value; throws CrmConfigError listing every problem. */
+/**
+ * Validates a parsed JSON value and builds what the collector runs on (the
+ * funnel, the compiled formulas); throws CrmConfigError listing every problem.
+ * Text that is not well-formed is refused first: it cannot be stored as UTF-8.
+ */
 export function loadCrmConfig(value: unknown): LoadedConfig {
+  const illFormed = illFormedPaths(value);
+  if (illFormed.length) throw new CrmConfigError(illFormed.map((p) => `${p}: not well-formed text (a lone surrogate)`).join('\n'));
   const parsed = crmConfigSchema.safeParse(value);
   if (!parsed.success) {
     throw new CrmConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('\n'));

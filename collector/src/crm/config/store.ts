@@ -1,7 +1,9 @@
 // Where the CRM configuration lives: a JSON file (CRM_CONFIG) and, once replaced
 // through the admin API, a row in ClickHouse (crm_config). At start the newer of
 // the two is used. Whenever a configuration is put in force, Throughline's
-// funnel is written to funnel_stages for the reports.
+// funnel is written to funnel_stages for the reports. A stored configuration
+// that cannot be applied (one saved before it was checked in full) is passed
+// over for the newest one that can, so it never stops a start.
 import { readFile, stat } from 'node:fs/promises';
 import type { ClickHouseClient } from '../../clickhouse/client.js';
 import { num, toDateTimeString } from '../../clickhouse/sql.js';
@@ -31,15 +33,31 @@ export async function readConfigFile(path: string): Promise<{ config: LoadedConf
   }
 }
 
-/** The configuration last saved through the API, with when it was saved (ms); null when none. */
-export async function readStoredConfig(ch: ClickHouseClient): Promise<{ config: LoadedConfig; savedAt: number } | null> {
+/** How many saved configurations a start looks back through for one it can apply. */
+const LOOK_BACK = 20;
+
+export type StoredConfig = {
+  /** The newest saved configuration that can be applied, with when it was saved (ms); null when none. */
+  stored: { config: LoadedConfig; savedAt: number } | null;
+  /** Newer saved ones that cannot be applied, with why. */
+  passedOver: { savedAt: number; reason: string }[];
+};
+
+export async function readStoredConfig(ch: ClickHouseClient): Promise<StoredConfig> {
   const rs = await ch.query({
-    query: `SELECT body, toString(version) AS version FROM crm_config WHERE id = '${ROW_ID}' ORDER BY version DESC LIMIT 1`,
+    query: `SELECT body, toString(version) AS version FROM crm_config WHERE id = '${ROW_ID}' ORDER BY version DESC LIMIT ${LOOK_BACK}`,
     format: 'JSONEachRow',
   });
-  const [row] = await rs.json<{ body: string; version: string }>();
-  if (!row) return null;
-  return { config: loadCrmConfig(JSON.parse(row.body)), savedAt: Number(row.version) };
+  const passedOver: StoredConfig['passedOver'] = [];
+  for (const row of await rs.json<{ body: string; version: string }>()) {
+    const savedAt = Number(row.version);
+    try {
+      return { stored: { config: loadCrmConfig(JSON.parse(row.body)), savedAt }, passedOver };
+    } catch (err) {
+      passedOver.push({ savedAt, reason: (err as Error).message });
+    }
+  }
+  return { stored: null, passedOver };
 }
 
 export async function saveConfig(ch: ClickHouseClient, config: LoadedConfig, at = Date.now()): Promise<void> {

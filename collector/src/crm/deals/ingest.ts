@@ -9,15 +9,18 @@ import type { CountryCode } from 'libphonenumber-js';
 import type { ClickHouseClient } from '../../clickhouse/client.js';
 import { toDateTimeString } from '../../clickhouse/sql.js';
 import { hashEmail, hashPhone } from '../../identity/hash.js';
-import type { ContactChange, DealChange } from '../change.js';
+import type { ContactChange, DealChange, Refusal } from '../change.js';
 import type { LoadedConfig, SourceConfig } from '../config/schema.js';
 import { calculate, failedFilter, identityIds, keptFields } from '../fields/select.js';
 import { mapStatus } from '../funnel/mapping.js';
 import { advance, type FunnelState, type Outcome } from '../funnel/progress.js';
+import { checkContact, checkDeal, recordName, type Checked } from './check.js';
 import { dealHistories, insertDeals, insertLinks, type DealRow, type LinkRow } from './store.js';
 import { dealVersion, versionSeconds } from './version.js';
 
 export type IngestResult = {
+  /** Records of the delivery that were stored: deal changes and contacts. */
+  stored: number;
   deals: number;
   contacts: number;
   links: number;
@@ -25,7 +28,16 @@ export type IngestResult = {
   repeated: number;
   unknown: number;
   errors: string[];
+  /** Records not used, each with its reason: the rest of the delivery is stored all the same. */
+  refused: Refusal[];
+  /** Records stored without a broken part of them, each with what was dropped. */
+  warnings: Refusal[];
 };
+
+/** The answer to a delivery before anything of it is applied; `refused` are the records its connector could not read. */
+export function emptyResult(refused: Refusal[] = []): IngestResult {
+  return { stored: 0, deals: 0, contacts: 0, links: 0, filtered: 0, repeated: 0, unknown: 0, errors: [], refused: [...refused], warnings: [] };
+}
 
 export type IngestContext = {
   sourceId: string;
@@ -56,15 +68,22 @@ export class DealIngest {
    * version is computed in memory (in delivery order, each reading the versions
    * before it), then the rows go to ClickHouse in one insert per table.
    */
-  apply(ctx: IngestContext, deals: DealChange[], contacts: ContactChange[]): Promise<IngestResult> {
+  apply(ctx: IngestContext, deals: DealChange[], contacts: ContactChange[], refused: Refusal[] = []): Promise<IngestResult> {
     return this.serial(ctx.sourceId, async () => {
-      const result: IngestResult = { deals: 0, contacts: 0, links: 0, filtered: 0, repeated: 0, unknown: 0, errors: [] };
+      const result = emptyResult(refused);
+      const now = Math.floor(Date.now() / 1000);
       const changes: DealChange[] = [];
-      for (const change of deals) changes.push(await this.completed(ctx, change));
+      for (const given of deals) {
+        // Checked as given (its id goes into an API URL and into SQL), and again as read back from the CRM.
+        const change = accepted(checkDeal(given, now), recordName(given.dealId, given.at), result);
+        if (!change) continue;
+        const read = await this.completed(ctx, change);
+        const full = read === change ? change : accepted(checkDeal(read, now), recordName(read.dealId, change.at), result);
+        if (full) changes.push(full);
+      }
       const history = await dealHistories(this.ch, ctx.sourceId, uniq(changes.map((c) => c.dealId)));
       const rows: DealRow[] = [];
       const links: LinkRow[] = [];
-      const now = Math.floor(Date.now() / 1000);
       for (const change of changes) {
         const list = history.get(change.dealId) ?? [];
         history.set(change.dealId, list);
@@ -81,7 +100,9 @@ export class DealIngest {
         result.deals += 1;
       }
       const linkedAt = toDateTimeString(now * 1000);
-      for (const c of contacts) {
+      for (const given of contacts) {
+        const c = accepted(checkContact(given), recordName(given.contactId, given.at), result);
+        if (!c) continue;
         const contact = `${ctx.sourceId}:${c.contactId}`;
         const link = (kind_a: LinkRow['kind_a'], id_a: string, kind_b: LinkRow['kind_b'], id_b: string) =>
           links.push({ kind_a, id_a, kind_b, id_b, evidence: ctx.evidence, linked_at: linkedAt });
@@ -93,6 +114,7 @@ export class DealIngest {
       await insertDeals(this.ch, rows);
       await insertLinks(this.ch, links);
       result.links = links.length;
+      result.stored = result.deals + result.contacts;
       if (rows.length || links.length) this.afterStore?.();
       return result;
     });
@@ -123,7 +145,7 @@ export class DealIngest {
     if (change.complete || !ctx.fetchDeal) return change;
     const fetched = await ctx.fetchDeal(change.dealId);
     if (!fetched) return change;
-    return { ...fetched, action: change.action, deleted: change.action === 'delete' || fetched.deleted, changedAt: fetched.changedAt ?? change.changedAt };
+    return { ...fetched, at: change.at, action: change.action, deleted: change.action === 'delete' || fetched.deleted, changedAt: fetched.changedAt ?? change.changedAt };
   }
 
   private versionOf(ctx: IngestContext, change: DealChange, list: DealRow[], now: number, result: IngestResult): DealRow | null {
@@ -220,6 +242,16 @@ export class DealIngest {
     row.contact_ids.forEach((c) => add('contact', `${ctx.sourceId}:${c}`));
     return links;
   }
+}
+
+/** The checked record, its warnings noted; or null, its refusal noted. */
+function accepted<T>(checked: Checked<T>, record: string, result: IngestResult): T | null {
+  if ('reason' in checked) {
+    result.refused.push({ record, reason: checked.reason });
+    return null;
+  }
+  for (const reason of checked.warnings) result.warnings.push({ record, reason });
+  return checked.ok;
 }
 
 /** The newest version strictly below `version`. */

@@ -2,7 +2,9 @@
 // amount - cost). Formulas are parsed by mathjs and then checked node by node:
 // only numbers, declared variables, + - * / ^ %, unary minus, parentheses and a
 // few pure functions pass. Nothing is ever handed to eval; a formula that fails
-// the check is refused when the configuration is loaded.
+// the check, or throws when tried once on sample numbers, is refused when the
+// configuration is loaded, so it cannot fail on every deal later. A variable is
+// a declared one (an own key of `variables`): constructor or toString are not.
 import { parse, type MathNode } from 'mathjs';
 
 const OPERATORS = new Set(['+', '-', '*', '/', '^', '%']);
@@ -18,7 +20,8 @@ export type CalculatedField = {
 export type CompiledFormula = {
   name: string;
   symbols: string[];
-  evaluate(scope: Record<string, number>): number;
+  /** A Map, not an object: a variable's name is never read off a prototype. */
+  evaluate(scope: Map<string, number>): number;
 };
 
 /** Parses and checks a formula; throws an Error whose message says what is wrong. */
@@ -54,7 +57,7 @@ export function compileFormula(field: CalculatedField): CompiledFormula {
         const name = (node as unknown as { name: string }).name;
         // The function name of a FunctionNode is a SymbolNode too; it was checked above.
         if (parent?.type === 'FunctionNode' && (parent as unknown as { fn: MathNode }).fn === node) break;
-        if (name !== 'amount' && !(name in field.variables)) problems.push(`unknown variable "${name}" (declare it in variables)`);
+        if (name !== 'amount' && !Object.hasOwn(field.variables, name)) problems.push(`unknown variable "${name}" (declare it in variables)`);
         symbols.add(name);
         break;
       }
@@ -64,15 +67,23 @@ export function compileFormula(field: CalculatedField): CompiledFormula {
   });
   if (problems.length) throw new Error(`formula of "${field.name}": ${[...new Set(problems)].join('; ')}`);
   const code = root.compile();
-  return {
+  const compiled: CompiledFormula = {
     name: field.name,
     symbols: [...symbols],
     evaluate(scope) {
-      const out: unknown = code.evaluate({ ...scope });
+      const out: unknown = code.evaluate(new Map(scope));
       if (typeof out !== 'number' || !Number.isFinite(out)) throw new Error(`"${field.name}" gave no finite number`);
       return out;
     },
   };
+  // A trial run: a formula mathjs refuses to evaluate (`round(1, 2, 3)`) is a
+  // configuration mistake. A non-finite result on sample numbers (1 / (x - 1)) is not: real deals differ.
+  try {
+    code.evaluate(new Map(compiled.symbols.map((s) => [s, 1])));
+  } catch (err) {
+    throw new Error(`formula of "${field.name}" cannot be evaluated: ${(err as Error).message}`);
+  }
+  return compiled;
 }
 
 /** A field value as a number: `1 234,50` and `1234.50` both read as 1234.5; null when not numeric. */

@@ -82,15 +82,16 @@ export function calculate(deal: DealChange, formulas: CompiledFormula[], calcula
   const values: CrmField[] = [];
   const errors: string[] = [];
   formulas.forEach((f, i) => {
-    const vars = calculated[i]?.variables ?? {};
-    const scope: Record<string, number> = {};
+    // Variables by own key only: a formula's `constructor` is no variable.
+    const vars = new Map(Object.entries(calculated[i]?.variables ?? {}));
+    const scope = new Map<string, number>();
     for (const sym of f.symbols) {
-      const n = sym === 'amount' && !(sym in vars) ? deal.amountMinor / 100 : toNumber(fieldValues(deal, [vars[sym] ?? sym])[0]);
+      const n = sym === 'amount' && !vars.has(sym) ? deal.amountMinor / 100 : toNumber(fieldValues(deal, [vars.get(sym) ?? sym])[0]);
       if (n === null) {
-        errors.push(`${f.name}: ${vars[sym] ?? sym} is not a number`);
+        errors.push(`${f.name}: ${vars.get(sym) ?? sym} is not a number`);
         return;
       }
-      scope[sym] = n;
+      scope.set(sym, n);
     }
     try {
       const out = f.evaluate(scope);

@@ -14,7 +14,9 @@ export function mapStatus(
   statusId: string,
   vendorOutcome: 'won' | 'lost' | 'open',
 ): StageTarget {
-  const named = source.pipelines[pipelineId]?.[statusId] ?? source.pipelines['*']?.[statusId];
+  // Own keys only: a CRM pipeline or status named `constructor` is looked up, not Object's.
+  const own = <T>(o: Record<string, T> | undefined, k: string): T | undefined => (o && Object.hasOwn(o, k) ? o[k] : undefined);
+  const named = own(own(source.pipelines, pipelineId), statusId) ?? own(own(source.pipelines, '*'), statusId);
   if (named !== undefined) return { stage: funnel.byName.get(named) ?? null, vendorOutcome };
   if (vendorOutcome === 'won' || vendorOutcome === 'lost') {
     return { stage: funnel.byMarker.get(vendorOutcome) ?? null, vendorOutcome };

@@ -1,12 +1,16 @@
 // Deals from any other CRM: a JSON deals API and a CSV upload, one declared
 // shape for both. `updated_at` orders the versions, so sending the same export
-// twice changes nothing and an older export cannot overwrite a newer one.
+// twice changes nothing and an older export cannot overwrite a newer one. Each
+// deal of a body is read alone: one that does not fit is refused with its
+// reason, named by its id or its place (`deals[3]`, `line 4`), and the others
+// are used.
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
-import { emptyDeal, toUnixSeconds, type DealChange } from '../change.js';
+import { emptyDeal, toUnixSeconds, type DealChange, type Refusal } from '../change.js';
+import { recordName } from '../deals/check.js';
 import { toMinor } from '../money.js';
 
-const when = z.union([z.number(), z.string()]).refine((v) => toUnixSeconds(v) !== null, 'a unix time or an ISO 8601 date');
+const when = z.union([z.number(), z.string()]).refine((v) => Number.isFinite(toUnixSeconds(v)), 'a unix time or an ISO 8601 date');
 const amount = z.union([z.number(), z.string()]).refine((v) => toMinor(v) !== null, 'a decimal amount such as 1500.50');
 
 export const importDealSchema = z
@@ -30,9 +34,27 @@ export const importDealSchema = z
   })
   .strict();
 
-export const importBodySchema = z.object({ deals: z.array(importDealSchema).min(1).max(10_000) }).strict();
+/** The body as a whole; its deals are read one by one (dealsFromBody). */
+export const importBodySchema = z.object({ deals: z.array(z.unknown()).min(1).max(10_000) }).strict();
 
 export type ImportDeal = z.output<typeof importDealSchema>;
+
+/** The changes of a JSON or CSV body and its refused deals; an error when the body itself is not one. */
+export function dealsFromBody(body: unknown, csv: boolean): { deals: DealChange[]; refused: Refusal[] } | { error: string } {
+  const parsed = importBodySchema.safeParse(body);
+  if (!parsed.success) return { error: parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ') };
+  const deals: DealChange[] = [];
+  const refused: Refusal[] = [];
+  parsed.data.deals.forEach((raw, i) => {
+    const at = csv ? `line ${i + 2}` : `deals[${i}]`;
+    const one = importDealSchema.safeParse(raw);
+    if (one.success) return void deals.push({ ...dealFromImport(one.data), at });
+    const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+    const reason = one.error.issues.map((x) => `${x.path.join('.') || '(record)'}: ${x.message}`).join('; ');
+    refused.push({ record: recordName(typeof id === 'number' ? String(id) : id, at), reason });
+  });
+  return { deals, refused };
+}
 
 export function dealFromImport(d: ImportDeal): DealChange {
   const deleted = d.deleted === true || d.deleted === '1' || d.deleted === 'true';

@@ -3,7 +3,7 @@
 // other scalar field is a custom field.
 import { emptyDeal, toUnixSeconds, type CrmField, type DealAction, type DealChange } from '../change.js';
 import { zohoOutcome } from '../funnel/mapping.js';
-import { toMinor } from '../money.js';
+import { dealAmount } from '../money.js';
 
 const STANDARD = new Set(['id', 'Deal_Name', 'Stage', 'Amount', 'Currency', 'Closing_Date', 'Pipeline', 'Created_Time', 'Modified_Time', 'Contact_Name', 'forecast_type', '$approval', '$state']);
 
@@ -11,10 +11,10 @@ const text = (x: unknown): string => (typeof x === 'string' ? x : typeof x === '
 /** Lookups arrive as `{name, id}`. */
 const nameOf = (x: unknown): string => (typeof x === 'object' && x !== null ? text((x as { name?: unknown }).name) : text(x));
 
+/** What makes a record not a Zoho deal at all; the deal check judges the rest of it. */
 export function zohoRecordError(record: Record<string, unknown>): string | null {
-  if (!/^\d+$/.test(text(record.id))) return 'no numeric id';
+  if (!/^\d{1,20}$/.test(text(record.id))) return 'no numeric id';
   if (typeof record.Stage !== 'string' || !record.Stage) return 'no Stage';
-  if (record.Amount !== undefined && record.Amount !== null && record.Amount !== '' && toMinor(record.Amount) === null) return `Amount "${text(record.Amount)}" is not a number`;
   return null;
 }
 
@@ -26,7 +26,7 @@ export function dealFromZoho(record: Record<string, unknown>, action: DealAction
   deal.name = text(record.Deal_Name);
   deal.statusId = text(record.Stage);
   deal.pipelineId = nameOf(record.Pipeline);
-  deal.amountMinor = toMinor(record.Amount) ?? 0;
+  deal.amountMinor = dealAmount(record.Amount);
   deal.currency = /^[A-Z]{3}$/.test(text(record.Currency)) ? text(record.Currency) : '';
   deal.vendorOutcome = zohoOutcome(forecastType ?? text(record.forecast_type));
   if (deal.vendorOutcome !== 'open') deal.closedAt = toUnixSeconds(record.Closing_Date);

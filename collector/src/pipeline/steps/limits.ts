@@ -13,5 +13,6 @@ export function limitQuery(ctx: HitContext): LimitQuery {
     ipKey: ctx.ipHash || 'none',
     throttle: row.kind === 'visit',
     fresh: row.click_id !== '' || row.utm_source !== '' || row.utm_campaign !== '',
+    visitorId: row.visitor_id,
   };
 }
