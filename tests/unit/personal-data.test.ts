@@ -1,5 +1,7 @@
 // The pure rules behind the wire and privacy points: text and URL cleaning, id
 // rules, the recogniser of personal data, URL redaction and its configuration.
+import fc from 'fast-check';
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../collector/src/config.js';
 import { cleanText, cleanUrl } from '../../collector/src/hits/text.js';
@@ -53,6 +55,24 @@ describe('personal data', () => {
     expect(hasPhone('89161234567', 'RU')).toBe(true);
     expect(hasPhone('1700000000000', 'RU')).toBe(false);
     expect(hasPhone('12345678', 'RU')).toBe(false);
+  });
+  it('the cheap test before libphonenumber never changes its answer, in any numbering plan', () => {
+    // What hasPhone would answer without the gate: libphonenumber on every run of 7-15 digits.
+    const plain = (run: string, country: CountryCode) => parsePhoneNumberFromString(run, country)?.isValid() === true;
+    const countries: CountryCode[] = ['RU', 'US', 'DE', 'GB', 'KZ', 'BY', 'AR', 'MX', 'IN', 'BR', 'FR', 'IT'];
+    const run = fc.tuple(fc.constantFrom('', '+', '8', '7', '00', '810', '0'), fc.stringMatching(/^[0-9]{6,14}$/)).map(([lead, digits]) => lead + digits);
+    fc.assert(
+      fc.property(run, fc.constantFrom(...countries), (r, country) => {
+        const digits = r.replace(/\D/g, '').length;
+        const expected = digits >= 7 && digits <= 15 && plain(r, country);
+        expect(hasPhone(r, country)).toBe(expected);
+      }),
+      { numRuns: 20_000 },
+    );
+    // Real numbers of each plan, written nationally and internationally, still count.
+    for (const [country, numbers] of Object.entries({ RU: ['89161234567', '79161234567', '9161234567', '+79161234567'], US: ['2015550123', '12015550123', '+12015550123'], DE: ['030123456', '+4930123456'] })) {
+      for (const n of numbers) expect(hasPhone(n, country as CountryCode), `${country} ${n}`).toBe(true);
+    }
   });
   it('never hashes under an empty key', () => {
     expect(() => contactHash('email', 'a@b.ru', '')).toThrow(/identity key/);
