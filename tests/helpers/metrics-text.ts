@@ -1,5 +1,5 @@
-// The collector's /metrics text, read as numbers: a counter's series by their
-// full name with labels, and sums over series that share a prefix.
+// The collector's /metrics text (or a registry's), read as numbers: a counter's
+// series by their full name with labels, and sums over series that share a prefix.
 export type MetricsText = {
   /** The value of one series, e.g. `throughline_hits_dropped_total{reason="bot"}` (0 when absent). */
   get(series: string): number;
@@ -8,7 +8,11 @@ export type MetricsText = {
 };
 
 export async function readMetrics(base: string): Promise<MetricsText> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  return metricsText(await (await fetch(`${base}/metrics`)).text());
+}
+
+/** Metrics in the text format (a collector's /metrics, or a registry's metrics()), read as numbers. */
+export function metricsText(text: string): MetricsText {
   const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
   const value = (l: string) => Number(l.slice(l.lastIndexOf(' ') + 1));
   return {

@@ -222,10 +222,10 @@ export class JournalBuffer {
     void this.pump();
   }
 
-  /** Moves a segment's batch to the spill; `rest`: only these rows of it (the others are stored). */
-  private toSpill(seg: Segment, rest?: Tables): Promise<void> {
+  /** Moves a segment's batch to the spill; `rest`: only these rows of it, `rows` of them (the others are stored). */
+  private toSpill(seg: Segment, rest?: Tables, rows = seg.rows): Promise<void> {
     return settled(seg)
-      .then(() => this.o.spill.put(journalText(rest ?? batchOf(seg.blocks)), seg.path, seg.rows))
+      .then(() => this.o.spill.put(journalText(rest ?? batchOf(seg.blocks)), seg.path, rows))
       .catch((err: unknown) => this.o.log.error({ err: String(err), file: seg.path }, 'spill failed; the journal segment stays for replay'))
       .finally(() => this.release(seg.rows));
   }
@@ -241,7 +241,7 @@ export class JournalBuffer {
         while (this.sealed.length > 0) {
           const seg = this.sealed[0]!;
           await settled(seg);
-          let rest: Tables | undefined;
+          let cut: InsertInterrupted | undefined;
           if (!this.o.spill.clickhouseDown) {
             try {
               const { inserted } = await this.o.insert(batchOf(seg.blocks));
@@ -255,12 +255,12 @@ export class JournalBuffer {
             } catch (err) {
               this.o.spill.clickhouseDown = true;
               this.o.metrics.insertFailures.inc();
-              if (err instanceof InsertInterrupted) rest = err.rest;
-              this.o.log.error({ err: (err as Error).message, rows: rest ? (err as InsertInterrupted).rows : seg.rows }, 'insert failed; the rows not stored go to the spill');
+              if (err instanceof InsertInterrupted) cut = err;
+              this.o.log.error({ err: (err as Error).message, rows: cut ? cut.rows : seg.rows }, 'insert failed; the rows not stored go to the spill');
             }
           }
           this.sealed.shift();
-          await this.toSpill(seg, rest);
+          await this.toSpill(seg, cut?.rest, cut?.rows);
         }
       })().finally(() => {
         this.pumping = null;
