@@ -29,7 +29,7 @@ export default {
   output: { file: 'dist/tracker/t.js', format: 'iife', strict: false, sourcemap: false },
   plugins: [
     resolve({ browser: true }),
-    typescript({ tsconfig: 'tracker/tsconfig.json', outDir: 'dist/tracker', include: ['tracker/src/**/*.ts'] }),
+    typescript({ tsconfig: 'tracker/tsconfig.json', outDir: 'dist/tracker', include: ['tracker/src/**/*.ts', 'contract/**/*.ts'] }),
     terser({ ecma: 2020, compress: { passes: 3, unsafe: true, unsafe_arrows: true, unsafe_methods: true, unsafe_comps: true, pure_getters: true, booleans_as_integers: true }, mangle: { properties: false }, format: { comments: false } }),
     sizeBudget(),
   ],

@@ -2,6 +2,7 @@
 // validated before anything starts: a bad or missing value stops the process with
 // a message that names the variable.
 import { z } from 'zod';
+import { CURRENCY, parseFixedRates, type ReportMoney } from './currency/rate.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -54,6 +55,10 @@ const schema = z.object({
   INBOUND_EMAIL_SECRET: z.string().regex(/^[A-Za-z0-9_-]{16,}$/, 'at least 16 letters, digits, _ or -').optional(),
   /** Bearer token of the reports API, page and costs upload; unset disables them. */
   REPORTS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** The currency of every report's money (ISO 4217); other currencies are converted by the rates the user supplies. */
+  REPORT_CURRENCY: z.string().regex(CURRENCY, 'an ISO 4217 code such as RUB').default('RUB'),
+  /** Fixed rates into REPORT_CURRENCY, used where no daily rate was uploaded: `USD=92.5,EUR=100.1` or JSON `{"USD": 92.5}`. */
+  REPORT_RATES: z.string().default(''),
   /** Attribution look-back: visits this many days before a conversion count as its touches. */
   ATTRIBUTION_WINDOW_DAYS: int(1, 365).default(90),
   /** Shortest time between identity resolutions: a stale one younger than this is not refreshed yet. */
@@ -106,6 +111,8 @@ export type Config = {
   identity: { key: string; defaultCountry: string };
   crm: { configPath: string | undefined; adminToken: string | undefined; inboundEmailSecret: string | undefined };
   reports: { token: string | undefined; windowDays: number; maxAgeSeconds: number };
+  /** The report currency and the fixed rates into it (REPORT_CURRENCY, REPORT_RATES). */
+  money: ReportMoney;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   pipeline: PipelineConfig;
   http: HttpConfig;
@@ -158,6 +165,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.HTTP_HEADERS_TIMEOUT_SECONDS > e.HTTP_REQUEST_TIMEOUT_SECONDS) {
     throw new ConfigError('invalid configuration:\n  HTTP_HEADERS_TIMEOUT_SECONDS: must not exceed HTTP_REQUEST_TIMEOUT_SECONDS');
   }
+  const fixedRates = parseFixedRates(e.REPORT_RATES, e.REPORT_CURRENCY);
+  if ('error' in fixedRates) throw new ConfigError(`invalid configuration:\n  REPORT_RATES: ${fixedRates.error}`);
   return {
     host: e.THROUGHLINE_HOST,
     port: e.THROUGHLINE_PORT,
@@ -173,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     identity: { key: e.IDENTITY_KEY ?? '', defaultCountry: e.PHONE_DEFAULT_COUNTRY },
     crm: { configPath: e.CRM_CONFIG, adminToken: e.CRM_ADMIN_TOKEN, inboundEmailSecret: e.INBOUND_EMAIL_SECRET },
     reports: { token: e.REPORTS_TOKEN, windowDays: e.ATTRIBUTION_WINDOW_DAYS, maxAgeSeconds: e.ATTRIBUTION_MAX_AGE_SECONDS },
+    money: { currency: e.REPORT_CURRENCY, fixedRates: fixedRates.rates },
     logLevel: e.LOG_LEVEL,
     http: {
       headersTimeoutSeconds: e.HTTP_HEADERS_TIMEOUT_SECONDS,

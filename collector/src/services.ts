@@ -32,7 +32,7 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
   try {
     const applied = await migrate(admin, config.clickhouse.database);
     if (applied.length) log.info({ applied }, 'migrations applied');
-    await installViews(admin, config.clickhouse.database, config.reports.windowDays);
+    await installViews(admin, config.clickhouse.database, config.reports.windowDays, config.money);
     config.identity.key = await identityKey(admin, config, log);
   } finally {
     await admin.close();

@@ -121,6 +121,17 @@ describe('deal import (JSON and CSV)', () => {
     expect(await db.rows(`SELECT count() AS n FROM deals`)).toEqual(before);
   });
 
+  it('keeps a 19-digit id sent as a bare JSON number, and a long amount, exactly', async () => {
+    // JSON.parse would read both ids as 5725767000004318000: two deals folded into one under a wrong id.
+    const body = `{"deals":[{"id":5725767000004318061,"status":"paid","amount":12345678901234.56,"updated_at":1717200000},
+      {"id":5725767000004318062,"status":"paid","amount":1,"updated_at":1717200000}]}`;
+    const r = await post('deals', body, 'application/json');
+    expect(await r.json()).toMatchObject({ deals: 2, refused: [] });
+    expect(await current('5725767000004318061')).toMatchObject({ amount_minor: '1234567890123456' });
+    expect(await current('5725767000004318062')).toMatchObject({ amount_minor: '100' });
+    expect(await current('5725767000004318000')).toBeUndefined();
+  });
+
   it('resolves identities again once an import is stored, so the next report is current without waiting', async () => {
     const deal = { id: 'R-1', name: 'Order R-1', status: 'paid', amount: '10', created_at: '2024-07-01T09:00:00Z', updated_at: '2024-07-01T09:00:00Z', fields: { visitor_id: 'rr7m9p' } };
     expect((await post('deals', JSON.stringify({ deals: [deal] }), 'application/json')).status).toBe(200);

@@ -38,6 +38,13 @@ describe('Zoho CRM into ClickHouse', () => {
   let dir: string;
   let validToken = 'z1';
   const records = new Map<string, Record<string, unknown>>();
+  /** The Stage pick list as Zoho answers it now: an admin may add a stage at any time. */
+  const stages = [
+    { display_value: 'Qualification', actual_value: 'Qualification', forecast_type: 'Open' },
+    { display_value: 'Closed Won', actual_value: 'Closed Won', forecast_type: 'Closed Won' },
+    { display_value: 'Paid in full', actual_value: 'Paid in full', forecast_type: 'Closed Won' },
+    { display_value: 'Closed Lost', actual_value: 'Closed Lost', forecast_type: 'Closed Lost' },
+  ];
 
   const notify = (body: Record<string, unknown>) =>
     fetch(`${collector.url}/crm/zoho/zoho/notify`, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
@@ -68,12 +75,7 @@ describe('Zoho CRM into ClickHouse', () => {
               {
                 api_name: 'Stage',
                 data_type: 'picklist',
-                pick_list_values: [
-                  { display_value: 'Qualification', actual_value: 'Qualification', forecast_type: 'Open' },
-                  { display_value: 'Closed Won', actual_value: 'Closed Won', forecast_type: 'Closed Won' },
-                  { display_value: 'Paid in full', actual_value: 'Paid in full', forecast_type: 'Closed Won' },
-                  { display_value: 'Closed Lost', actual_value: 'Closed Lost', forecast_type: 'Closed Lost' },
-                ],
+                pick_list_values: stages,
               },
             ],
           },
@@ -98,6 +100,8 @@ describe('Zoho CRM into ClickHouse', () => {
             watch: { notifyUrl: 'https://collector.example/crm/zoho/zoho/notify', channelId: '1000000068001', renewHours: 12 },
             pipelines: { Standard: { Qualification: 'Qualified', 'Closed Won': 'Won', 'Closed Lost': 'Lost' } },
           },
+          // Workflow webhooks only, no API access: forecast types cannot be read.
+          hook: { kind: 'zoho', secret: SECRET, pipelines: { '*': { 'Предоплата 100%': 'Won' } } },
         },
       }),
     );
@@ -117,7 +121,7 @@ describe('Zoho CRM into ClickHouse', () => {
       watch: [
         {
           channel_id: '1000000068001',
-          events: ['Deals.all'],
+          events: ['Deals.all', 'Leads.all'],
           channel_expiry: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/),
           token: TOKEN,
           notify_url: 'https://collector.example/crm/zoho/zoho/notify',
@@ -225,6 +229,61 @@ describe('Zoho CRM into ClickHouse', () => {
     expect(notDeal.status).toBe(200);
     expect(await notDeal.json()).toMatchObject({ stored: 0, refused: [{ record: 'data[0]', reason: 'no Stage' }] });
     expect(await current('5725767000003000113')).toBeUndefined();
+  });
+
+  it('re-reads the Stage list for a closing stage added in Zoho since, at most once a minute', async () => {
+    zoho.requests.length = 0;
+    stages.push({ display_value: 'Предоплата 100%', actual_value: 'Предоплата 100%', forecast_type: 'Closed Won' });
+    records.set('5725767000003000201', record({ id: '5725767000003000201', Pipeline: { name: 'Partners', id: '9' }, Stage: 'Предоплата 100%', Amount: '700' }));
+    const r = await notify({ server_time: 1718117400000, module: 'Deals', ids: ['5725767000003000201'], operation: 'update', channel_id: '1000000068001', token: TOKEN });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ deals: 1, warnings: [] });
+    expect(zoho.requests.map((q) => shape(q))).toEqual([
+      { method: 'GET', path: '/crm/v7/Deals/5725767000003000201', headers: { authorization: 'Zoho-oauthtoken z2' }, body: '' },
+      { method: 'GET', path: '/crm/v7/settings/fields?module=Deals', headers: { authorization: 'Zoho-oauthtoken z2' }, body: '' },
+    ]);
+    expect(await current('5725767000003000201')).toMatchObject({ stage: 'Won', outcome: 'won', amount_minor: '70000', status_id: 'Предоплата 100%' });
+
+    // Another stage Zoho does not have, within the minute: not read again, and named in the reply.
+    zoho.requests.length = 0;
+    records.set('5725767000003000202', record({ id: '5725767000003000202', Pipeline: { name: 'Partners', id: '9' }, Stage: 'Mystery' }));
+    const again = await notify({ server_time: 1718117500000, module: 'Deals', ids: ['5725767000003000202'], operation: 'update', channel_id: '1000000068001', token: TOKEN });
+    expect(await again.json()).toMatchObject({ deals: 1, warnings: [{ record: '5725767000003000202', reason: expect.stringMatching(/Stage "Mystery" is not in Zoho's Stage list/) }] });
+    expect(zoho.requests.map((q) => q.path)).toEqual(['/crm/v7/Deals/5725767000003000202']);
+  });
+
+  it('a webhook-only source takes its closing stages from the mapping and names an unmapped stage in the reply', async () => {
+    const post = (body: unknown) => fetch(`${collector.url}/crm/zoho/hook/${SECRET}`, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+    const mapped = await post(record({ id: '5725767000003000301', Stage: 'Предоплата 100%', Amount: '300' }));
+    expect(await mapped.json()).toMatchObject({ deals: 1, warnings: [] });
+    expect(await db.rows(`SELECT stage, outcome FROM deals_current WHERE source = 'hook' AND deal_id = '5725767000003000301'`)).toEqual([{ stage: 'Won', outcome: 'won' }]);
+    const unmapped = await post(record({ id: '5725767000003000302', Stage: 'Оплачено' }));
+    expect(await unmapped.json()).toMatchObject({
+      deals: 1,
+      warnings: [{ record: '5725767000003000302', reason: expect.stringMatching(/Stage "Оплачено" is not mapped: a source without API access cannot read Zoho's forecast types/) }],
+    });
+    // Zoho's own closing stage names still say it.
+    const own = await post(record({ id: '5725767000003000303', Stage: 'Closed Won' }));
+    expect(await own.json()).toMatchObject({ deals: 1, warnings: [] });
+    expect(await db.rows(`SELECT outcome FROM deals_current WHERE source = 'hook' AND deal_id = '5725767000003000303'`)).toEqual([{ outcome: 'won' }]);
+  });
+
+  it('keeps 19-digit ids sent as bare JSON numbers exactly, in webhooks and callbacks', async () => {
+    // Zoho's template `"id": ${Deals.Deal Id}` without quotes: JSON.parse would make both ids 5725767000004318000.
+    const body = `{"data":[{"id":5725767000004318061,"Stage":"Qualification","Amount":10,"Modified_Time":"2024-06-12T10:00:00+00:00"},
+      {"id":5725767000004318062,"Stage":"Qualification","Amount":20,"Modified_Time":"2024-06-12T10:00:00+00:00"}]}`;
+    const r = await fetch(`${collector.url}/crm/zoho/zoho/${SECRET}`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+    expect(await r.json()).toMatchObject({ deals: 2, refused: [] });
+    expect(await current('5725767000004318061')).toMatchObject({ amount_minor: '1000' });
+    expect(await current('5725767000004318062')).toMatchObject({ amount_minor: '2000' });
+    expect(await current('5725767000004318000')).toBeUndefined();
+
+    zoho.requests.length = 0;
+    records.set('5725767000004318063', record({ id: '5725767000004318063' }));
+    const cb = `{"server_time":1718117600000,"module":"Deals","ids":[5725767000004318063],"operation":"update","token":"${TOKEN}"}`;
+    const n = await fetch(`${collector.url}/crm/zoho/zoho/notify`, { method: 'POST', body: cb, headers: { 'Content-Type': 'application/json' } });
+    expect(await n.json()).toMatchObject({ deals: 1 });
+    expect(zoho.requests.map((q) => q.path)).toEqual(['/crm/v7/Deals/5725767000004318063']);
   });
 
   it('renews the channel through the admin API', async () => {

@@ -87,9 +87,10 @@ describe('credit SQL', () => {
   it('is generated for every model from one template, with the window and period spliced safely', () => {
     for (const model of MODEL_NAMES) {
       const sql = creditsSql({ db: 'throughline', model, windowDays: 30, period: { from: '2026-03-01', to: '2026-03-31' } });
-      expect(sql).toContain('ts > conv_ts - 2592000');
+      expect(sql).toContain('ts >= conv_ts - 2592000');
       expect(sql).toContain("conv_ts < toDateTime('2026-03-31 00:00:00', 'UTC') + 86400");
-      expect(sql.match(/(ANY|ALL) (LEFT|INNER) JOIN/g)).toHaveLength(1); // touches were joined once per resolution
+      expect(sql).not.toMatch(/\.hits\b/); // touches were joined from hits once per resolution
+      expect(sql.match(/JOIN \(\s*SELECT conv_key, arraySort/g)).toHaveLength(1); // each conversion's touches, one array
     }
     // A report reads the resolution it names; the views read the newest one.
     const pinned = creditsSql({ db: 'throughline', model: 'linear', windowDays: 30, run: 42 });

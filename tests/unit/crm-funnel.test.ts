@@ -116,6 +116,18 @@ describe('funnel semantics', () => {
     });
   }
 
+  it('a deal never seen in a stage is lost from the stage the CRM says it left (old_status_id)', () => {
+    const cameFrom = mapStatus(funnel, amo, '100', '14', 'open').stage;
+    expect(advance(funnel, null, mapStatus(funnel, amo, '100', '143', 'lost'), cameFrom)).toMatchObject({
+      outcome: 'lost',
+      lostFromStage: '3 Proposal',
+      stagesPassed: ['3 Proposal', 'Lost'],
+    });
+    // A deal seen in a stage is lost from that stage: the CRM's word only fills what Throughline did not see.
+    const seen = walk(['12'])[0]!;
+    expect(advance(funnel, seen, mapStatus(funnel, amo, '100', '143', 'lost'), cameFrom)).toMatchObject({ lostFromStage: '2 Qualified', stagesPassed: ['2 Qualified', 'Lost'] });
+  });
+
   it('a second loss keeps the stage the deal was first lost from', () => {
     const states = walk(['14', '143', '143']);
     expect(last(states).lostFromStage).toBe('3 Proposal');

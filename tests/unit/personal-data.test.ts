@@ -31,9 +31,13 @@ describe('ids', () => {
     ['visitor_id', 'AB1CD0', null],
     ['visitor_id', 'ABCDEFGHJKMNPQRS', null],
     ['ga_cid', '908899769.1600020018', '908899769.1600020018'],
-    ['ga_cid', 'GA1.2.908899769.1600020018', null],
+    ['ga_cid', 'GA1.2.908899769.1600020018', '908899769.1600020018'], // the contract's GA rule: a raw _ga cookie reads as its client id
+    ['ga_cid', 'GA1.2.908899769', null],
     ['ym_uid', '1551977723718998723', '1551977723718998723'],
     ['ym_uid', '155a', null],
+    ['ga_cid', `${'1'.repeat(40)}.${'1'.repeat(24)}`, null], // 65 characters: longer than any id is kept
+    ['ym_uid', '1'.repeat(65), null],
+    ['ym_uid', '1'.repeat(64), '1'.repeat(64)],
   ] as const)('%s %j → %j', (field, raw, stored) => expect(ID_RULES[field](raw)).toBe(stored));
   it('removes a bad id from the hit, keeps the hit and records why', () => {
     const h = parseHit(JSON.stringify({ ...good, v: '\ud800', g: 5, y: '33' }));

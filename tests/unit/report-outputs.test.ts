@@ -13,11 +13,11 @@ import { cookieValue, SESSION_COOKIE, SESSION_SECONDS, sessionCookies } from '..
 
 const row = (key: string, over: Partial<ReportRow> = {}): ReportRow => ({
   key, visits: 1, visitors: 1, leads: 1, deals: 1, won: 1, returned: 0, lost: 0, revenue_minor: 7500, cost_minor: 10_000,
-  cpl_minor: 10_000, cpo_minor: 10_000, roi: -0.25, conversion: 1, avg_deal_minor: 7500, stages: [{ stage: '=stage', passed: 1, refused: 0 }], ...over,
+  cpl_minor: 10_000, cpo_minor: 10_000, roi: -0.25, conversion: 1, avg_deal_minor: 7500, stages: [{ stage: '=stage', passed: 1, refused: 0 }], unconverted: [], ...over,
 });
 
 const report = (keys: string[]): Report => ({
-  model: 'linear', period: {}, group: 'source', windowDays: 90, modelLabel: 'Linear', stages: ['=stage'],
+  model: 'linear', period: {}, group: 'source', windowDays: 90, currency: 'RUB', modelLabel: 'Linear', stages: ['=stage'],
   rows: keys.map((k) => row(k)), totals: row('(total)'), ms: 0,
   resolution: { run: 1, finishedAt: '2026-03-01T00:00:00Z', ageSeconds: 0, current: true, refreshing: false, waitedMs: 0 },
 });

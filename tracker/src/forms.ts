@@ -4,17 +4,18 @@
 // value someone else put there (the visitor typing, the site's own script) is
 // never overwritten (only hidden inputs are refilled; a visible field only
 // while empty), and missing fields are added as hidden inputs.
+import { HIDDEN_FIELDS as FIELDS } from '../../contract/fields.js';
 import type { Config } from './config.js';
 import { CAMPAIGN, params, type Touch } from './touches.js';
 
-/** The hidden fields, by their default names (README lists them). */
-export const FIELDS = 'tl_vid tl_ga tl_ym tl_landing tl_referrer tl_first_landing tl_first_referrer'.split(' ').concat(CAMPAIGN);
+/** The hidden fields, by their default names (README lists them): the names the collector's CRM side reads by default. */
+export { FIELDS };
 
 /** What each of FIELDS holds: ids, the last touch, the first touch, the last touch's campaign. */
 export function fieldValues({ v, g, y }: { v: string; g: string; y: string }, first: Touch = '', last: Touch = ''): (string | null)[] {
   const p = params(last);
   // (a damaged cookie without its space still gives two parts)
-  return [v, g, y, ...(last + ' ').split(' ', 2), ...(first + ' ').split(' ', 2), ...CAMPAIGN.map((n) => p.get(n))];
+  return [v, g, y, ...(last + ' ').split(' ', 2), ...(first + ' ').split(' ', 2), ...CAMPAIGN.map(p.get, p)];
 }
 
 /**

@@ -55,10 +55,10 @@ function start(config: Config, base: string): void {
 
   const visit = guard(() => {
     const now = Date.now();
-    const [first, last, isNew] = nextTouches(getCookie('tl_ft'), getCookie('tl_lt'), loc.href.slice(0, 1e3) + ' ' + ref.slice(0, 500), loc.host);
+    const [first, last, fresh] = nextTouches(getCookie('tl_ft'), getCookie('tl_lt'), loc.href.slice(0, 1e3) + ' ' + ref.slice(0, 500), loc.host);
     keep('tl_ft', first);
     keep('tl_lt', last);
-    if (shouldSendVisit(+getCookie('tl_vt')!, now, isNew)) {
+    if (shouldSendVisit(+getCookie('tl_vt')!, now, fresh)) {
       setCookie('tl_vt', now, 1);
       hit('visit');
     }

@@ -1,15 +1,18 @@
 // The visitor id in e-mail: every mailto: link carries it, either as a subject
-// tag ("[AB12CD] Training") or as plus-addressing ("sales+ab12cd@site.ru"), so
+// tag ("[AB23CD] Training") or as plus-addressing ("sales+ab23cd@site.ru"), so
 // a message reaching the sales inbox can be tied to the visit. In plus mode an
 // address the visitor copies from the page text is tagged in the clipboard too.
+// The tag formats are the contract's (contract/mailto.ts), which the collector
+// reads incoming messages with.
+import { PLUS, TAG_CLOSE, TAG_OPEN } from '../../contract/mailto.js';
 
 /**
  * Every e-mail address in a text (or the recipients of a mailto: href, where
  * `@` may be written %40) plus-tagged with the visitor id, lower-case:
- * `sales@site.ru` -> `sales+ab12cd@site.ru`. An address already tagged is left.
+ * `sales@site.ru` -> `sales+ab23cd@site.ru`. An address already tagged is left.
  */
 export function plusAddresses(text: string, id: string): string {
-  const tag = '+' + id.toLowerCase();
+  const tag = PLUS + id.toLowerCase(); // the contract's plusTag, written out: fewer bytes
   return text.replace(/([\w.+'-]+)(@|%40)(?=[\w-]+\.\w)/gi, (m, local: string, at: string) => (local.toLowerCase().endsWith(tag) ? m : local + tag + at));
 }
 
@@ -19,7 +22,7 @@ export function plusAddresses(text: string, id: string): string {
  * Anything that is not a mailto: href is returned unchanged.
  */
 export function tagMailto(href: string, id: string, plus: boolean): string {
-  const tag = '%5B' + id + '%5D'; // [AB12CD], percent-encoded
+  const tag = encodeURIComponent(TAG_OPEN + id + TAG_CLOSE); // the contract's subjectTag, percent-encoded: %5BAB23CD%5D
   return !/^mailto:/i.test(href)
     ? href
     : plus

@@ -1,3 +1,5 @@
+import { campaignOf, freshLanding } from '../../contract/campaign.js';
+
 // Where a visitor came from: the landing URL (with its UTM tags and click ids)
 // and the referrer. The first touch is kept once; the last non-direct touch is
 // replaced by every landing that brings a campaign, a click id or an outside
@@ -10,8 +12,8 @@
  */
 export type Touch = string;
 
-/** The query parameters that make a campaign: UTM tags, then ad click ids in the collector's order (collector/src/hits/row.ts). */
-export const CAMPAIGN = 'utm_source utm_medium utm_campaign utm_term utm_content gclid yclid fbclid msclkid ttclid vkclid'.split(' ');
+/** The query parameters that make a campaign: UTM tags, then ad click ids (the contract's list, which the collector reads). */
+export { CAMPAIGN_PARAMS as CAMPAIGN } from '../../contract/campaign.js';
 
 /**
  * Query parameters of a URL or of a touch's landing URL (percent-decoded;
@@ -22,21 +24,19 @@ export function params(url: string | undefined): URLSearchParams {
   return new URLSearchParams(/^[^?# ]*\?([^# ]*)/.exec(url!)?.[1]);
 }
 
-/** The campaign a URL or touch carries, as one comparable string; '' when it carries none. */
-export function campaign(url: string | undefined): string {
-  const p = params(url);
-  return CAMPAIGN.map((n) => p.get(n)).join().replace(/^,*$/, '');
-}
+/** The campaign a URL or touch carries, as one comparable string (the contract's campaignOf); '' when it carries none. */
+export const campaign = (url: string | undefined): string => campaignOf(params(url));
 
 /**
  * Given the stored touches and this landing, what to store and whether the
- * landing brings a campaign the visitor did not have (sent at once, past the
- * visit throttle): [first touch to store, last touch to store, new campaign],
- * a touch undefined when that cookie stays as it is.
+ * landing is fresh (the contract's rule: it brings a campaign other than the
+ * current one, which the tracker knows as its last touch's; sent at once, past
+ * the visit window): [first touch to store, last touch to store, fresh], a touch
+ * undefined when that cookie stays as it is.
  */
 export function nextTouches(first: Touch | undefined, last: Touch | undefined, cur: Touch, pageHost: string): [Touch | undefined, Touch | undefined, boolean] {
   const key = campaign(cur);
   // host[:port] of the referrer: another site's page is a landing from it.
   const from = cur.split(' ')[1]!.split('/')[2];
-  return [first ? undefined : cur, key || (from && from != pageHost) ? cur : undefined, !!key && key != campaign(last)];
+  return [first ? undefined : cur, key || (from && from != pageHost) ? cur : undefined, freshLanding(key, campaign(last))];
 }

@@ -72,18 +72,18 @@ export function fingerprintSql(db: string): string {
 
 const members = (d: string, r: string) => `${d}.attribution_members WHERE run = ${r}`;
 
-/** A run's conversions: its members, one row per conversion, with the current attributes of the deal. */
+/** A run's conversions: its members, one row per conversion, with the current attributes of the deal (its money in its own currency). */
 export function conversionsInsertSql(db: string, run: number): string {
   const d = ident(db);
   const r = num(run);
   return `INSERT INTO ${d}.attribution_conversions (run, conv_key, conv_kind, conv_ts, deal_source, deal_id, outcome, stage, stages_passed,
-  lost_from_stage, amount_minor, revenue_minor, visitor_ids)
-SELECT ${r}, conv_key, conv_kind, conv_ts, deal_source, deal_id, outcome, stage, stages_passed, lost_from_stage, amount_minor, ${REVENUE}, visitor_ids
+  lost_from_stage, amount_minor, revenue_minor, currency, closed_at, visitor_ids)
+SELECT ${r}, conv_key, conv_kind, conv_ts, deal_source, deal_id, outcome, stage, stages_passed, lost_from_stage, amount_minor, ${REVENUE}, currency, closed_at, visitor_ids
 FROM (
   SELECT conv_key, conv_kind, conv_ts, arraySort(groupArray(visitor_id)) AS all_ids, arrayFilter(v -> v != '', all_ids) AS visitor_ids
   FROM ${members(d, r)} GROUP BY conv_key, conv_kind, conv_ts
 ) ANY LEFT JOIN (
-  ${currentDeals(d, `${DEAL_KEY} AS conv_key, source AS deal_source, deal_id, outcome, stage, stages_passed, lost_from_stage, amount_minor`)}
+  ${currentDeals(d, `${DEAL_KEY} AS conv_key, source AS deal_source, deal_id, outcome, stage, stages_passed, lost_from_stage, amount_minor, currency, closed_at`)}
 ) USING conv_key
 WHERE conv_kind = 'lead' OR deal_id != ''`;
 }
@@ -92,18 +92,22 @@ WHERE conv_kind = 'lead' OR deal_id != ''`;
  * The one join of all visits with a run's visitor ids (the level-1 join of the credit SQL, done once per run).
  * Filtering the visits first (visitor_id IN the members, or PREWHERE) measured no faster: a converting
  * person's visits are spread over every granule, so all of hits is read either way.
+ * A touch is a visit event: one event stored twice (hits fold retried rows only at merge time) is
+ * written once per conversion, by its event id, while two visits alike in all but their event id
+ * stay two. The window includes its start: a visit exactly MAX_WINDOW_DAYS before is kept.
  */
 export function touchesInsertSql(db: string, run: number): string {
   const d = ident(db);
   const r = num(run);
-  return `INSERT INTO ${d}.attribution_touches (run, conv_key, conv_ts, ts, ts_ms, channel, source, medium, campaign)
-SELECT ${r}, conv_key, conv_ts, ts, ts_ms, channel, source, medium, campaign
+  return `INSERT INTO ${d}.attribution_touches (run, conv_key, conv_ts, event_id, ts, ts_ms, channel, source, medium, campaign)
+SELECT ${r}, conv_key, conv_ts, event_id, ts, ts_ms, channel, source, medium, campaign
 FROM (
-  SELECT visitor_id, ts, ts_ms, channel, source, medium, campaign FROM ${d}.hits WHERE kind = 'visit'
+  SELECT visitor_id, event_id, ts, ts_ms, channel, source, medium, campaign FROM ${d}.hits WHERE kind = 'visit'
 ) ALL INNER JOIN (
   SELECT conv_key, conv_ts, visitor_id FROM ${members(d, r)} AND visitor_id != ''
 ) USING visitor_id
-WHERE ts <= conv_ts AND ts > conv_ts - ${MAX_WINDOW_DAYS * 86400}`;
+WHERE ts <= conv_ts AND ts >= conv_ts - ${MAX_WINDOW_DAYS * 86400}
+LIMIT 1 BY conv_key, event_id`;
 }
 
 export async function readFingerprint(client: ClickHouseClient, db: string): Promise<string> {

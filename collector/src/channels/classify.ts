@@ -45,8 +45,8 @@ export type Touch = {
 
 export type Classified = { channel: Channel; source: string; medium: string; campaign: string };
 
-/** Click ids and what they tell. fbclid is added to every outbound Facebook link, paid or not. */
-const CLICK_ID_RULES: Record<string, { source: string; channel: Channel }> = {
+/** Click ids and what they tell, one for each of the contract's CLICK_IDS (tests/unit/contract.test.ts). fbclid is added to every outbound Facebook link, paid or not. */
+export const CLICK_ID_RULES: Record<string, { source: string; channel: Channel }> = {
   gclid: { source: 'google', channel: 'paid_search' },
   gbraid: { source: 'google', channel: 'paid_search' },
   wbraid: { source: 'google', channel: 'paid_search' },

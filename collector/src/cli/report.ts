@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import { Resolver } from '../attribution/resolver.js';
 import { buildReport } from '../reports/build.js';
-import { formatCount, formatMinor, reportCsv, resolutionNote } from '../reports/format.js';
+import { formatCount, formatMinor, formatUnconverted, reportCsv, resolutionNote } from '../reports/format.js';
 import { onceEach, parseReportOptions, REPORT_PARAMS } from '../reports/options.js';
 import { connect, portableSettings } from '../clickhouse/client.js';
 import { ConfigError, loadConfig } from '../config.js';
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
     onError: (err) => say(`identity resolution failed: ${err instanceof Error ? err.message : String(err)}\n`),
   });
   try {
-    const r = await buildReport(resolver, parsed.options, !args['stale-ok']);
+    const r = await buildReport(resolver, parsed.options, !args['stale-ok'], config.money);
     // CSV and JSON are data for files and programs, kept exact unless they go to a terminal.
     const data = (text: string) => process.stdout.write(process.stdout.isTTY ? terminalLines(text) : text);
     if (args.format === 'json') data(`${JSON.stringify(r, null, 2)}\n`);
@@ -90,9 +90,9 @@ async function main(): Promise<number> {
       data(reportCsv(r));
       say(`${resolutionNote(r.resolution)}\n`);
     } else {
-      process.stdout.write(`${r.modelLabel}; deals created ${r.period.from ?? 'any time'} – ${r.period.to ?? 'now'}; look-back ${r.windowDays} days\n`);
+      process.stdout.write(`${r.modelLabel}; deals created ${r.period.from ?? 'any time'} – ${r.period.to ?? 'now'}; look-back ${r.windowDays} days; money in ${r.currency}\n`);
       process.stdout.write(`${resolutionNote(r.resolution)}\n`);
-      const lines = [...r.rows, r.totals].map((x) => ({
+      const lines = [...r.rows, r.totals].map((x): Record<string, string | number> => ({
         [r.group]: terminalText(x.key),
         visits: x.visits,
         leads: formatCount(x.leads),
@@ -101,6 +101,8 @@ async function main(): Promise<number> {
         revenue: formatMinor(x.revenue_minor),
         cost: formatMinor(x.cost_minor),
         roi: formatCount(x.roi),
+        // Money with no rate into the report currency: in none of the figures, so shown beside them.
+        ...(r.totals.unconverted.length ? { unconverted: terminalText(formatUnconverted(x)) } : {}),
       }));
       const cols = Object.keys(lines[0] ?? {});
       const width = cols.map((c) => Math.max(c.length, ...lines.map((l) => String(l[c]).length)));

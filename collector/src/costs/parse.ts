@@ -5,12 +5,13 @@
 //   medium    utm_medium (cpc, cpm…)                         optional
 //   campaign  utm_campaign                                   optional
 //   cost      money in major units, at most 2 decimals ("1500.50", 1500.5)
-//   currency  optional ISO code
-// The file is checked whole: any bad row rejects the upload with every reason.
-import { parse as parseCsv } from 'csv-parse/sync';
+//   currency  optional ISO code; a cost without one is in the report currency of
+//             its upload (REPORT_CURRENCY), and is stored with that code (store.ts)
+// The file is checked whole: any bad row rejects the upload with every reason (records.ts).
 import { z } from 'zod';
 import { classify } from '../channels/classify.js';
 import { isStorableDay, STORABLE_DAY_RULE } from '../clickhouse/days.js';
+import { checkRecords, csvRecords, jsonRecords, type Checked } from './records.js';
 
 export type CostRow = {
   day: string;
@@ -22,10 +23,7 @@ export type CostRow = {
   currency: string;
 };
 
-export type CostProblem = { row: number; reason: string };
-export type ParsedCosts = { rows: CostRow[]; problems: CostProblem[] };
-
-export const MAX_COST_ROWS = 100_000;
+export type ParsedCosts = Checked<CostRow>;
 
 const MONEY = /^\d{1,13}(\.\d{1,2})?$/;
 
@@ -54,55 +52,18 @@ const rowSchema = z.object({
   currency: text(3).regex(/^([A-Za-z]{3})?$/, 'currency must be a 3-letter code').default(''),
 });
 
-function validate(records: unknown[]): ParsedCosts {
-  const rows: CostRow[] = [];
-  const problems: CostProblem[] = [];
-  if (records.length === 0) problems.push({ row: 0, reason: 'no rows' });
-  if (records.length > MAX_COST_ROWS) return { rows, problems: [{ row: 0, reason: `more than ${MAX_COST_ROWS} rows` }] };
-  records.forEach((rec, i) => {
-    const r = rowSchema.safeParse(rec);
-    if (!r.success) {
-      problems.push({ row: i + 1, reason: r.error.issues.map((x) => `${x.path.join('.') || 'row'}: ${x.message}`).join('; ') });
-      return;
-    }
-    const c = classify({ clickIdName: '', utmSource: r.data.source, utmMedium: r.data.medium, utmCampaign: r.data.campaign, referrer: '', pageHost: '' });
-    rows.push({
-      day: r.data.date,
-      source: c.source,
-      medium: r.data.medium.toLowerCase(),
-      campaign: c.campaign,
-      channel: c.channel,
-      cost_minor: r.data.cost,
-      currency: r.data.currency.toUpperCase(),
-    });
-  });
-  return { rows, problems };
+function costRow(r: z.infer<typeof rowSchema>): CostRow {
+  const c = classify({ clickIdName: '', utmSource: r.source, utmMedium: r.medium, utmCampaign: r.campaign, referrer: '', pageHost: '' });
+  return {
+    day: r.date,
+    source: c.source,
+    medium: r.medium.toLowerCase(),
+    campaign: c.campaign,
+    channel: c.channel,
+    cost_minor: r.cost,
+    currency: r.currency.toUpperCase(),
+  };
 }
 
-export function parseCostsCsv(body: string): ParsedCosts {
-  let records: unknown[];
-  try {
-    records = parseCsv(body, {
-      columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
-      skip_empty_lines: true,
-      trim: true,
-      bom: true,
-      delimiter: [',', ';', '\t'],
-    });
-  } catch (err) {
-    return { rows: [], problems: [{ row: 0, reason: `CSV: ${(err as Error).message}` }] };
-  }
-  return validate(records);
-}
-
-export function parseCostsJson(body: string): ParsedCosts {
-  let data: unknown;
-  try {
-    data = JSON.parse(body);
-  } catch {
-    return { rows: [], problems: [{ row: 0, reason: 'body is not JSON' }] };
-  }
-  const list = Array.isArray(data) ? data : (data as { rows?: unknown } | null)?.rows;
-  if (!Array.isArray(list)) return { rows: [], problems: [{ row: 0, reason: 'expected an array of rows or {"rows": [...]}' }] };
-  return validate(list);
-}
+export const parseCostsCsv = (body: string): ParsedCosts => checkRecords(csvRecords(body), rowSchema, costRow);
+export const parseCostsJson = (body: string): ParsedCosts => checkRecords(jsonRecords(body), rowSchema, costRow);

@@ -22,6 +22,13 @@ export type DealChange = {
   name: string;
   pipelineId: string;
   statusId: string;
+  /**
+   * The status (and pipeline, when it changed) the CRM says the deal left in
+   * this change (amoCRM's old_status_id, Zoho's previous stage): the stage it
+   * was lost from when Throughline never saw it in a stage. Absent when unknown.
+   */
+  previousStatusId?: string;
+  previousPipelineId?: string;
   amountMinor: number;
   currency: string;
   /** What the vendor itself says of the status, when unmapped: won / lost / open. */

@@ -6,7 +6,8 @@
 //   GET  /crm/amocrm/:source/oauth            amoCRM OAuth redirect (?code=…&state=<secret>)
 //   POST /crm/zoho/:source/notify             Zoho Notifications API callback (token checked)
 //   POST /crm/zoho/:source/watch              (admin) subscribe / renew the Zoho channel
-//   POST /crm/zoho/:source/:secret            Zoho workflow webhook (JSON or form)
+//   POST /crm/zoho/:source/:secret            Zoho workflow webhook, Deals (JSON or form)
+//   POST /crm/zoho/:source/:secret/leads      Zoho workflow webhook, Leads (JSON or form)
 //   POST /crm/import/:source/:secret/deals    any CRM: JSON {deals:[…]}
 //   POST /crm/import/:source/:secret/deals.csv any CRM: CSV with a header row
 //   GET|PUT /crm/config                       (admin) the CRM configuration
@@ -18,15 +19,16 @@ import type { Services } from '../services.js';
 import { leadFromApi } from './amocrm/webhook.js';
 import { parseAmoBody } from './amocrm/webhook.js';
 import { admit, bearer, bodyText, gatedBody, sameSecret, type Gate } from './auth.js';
-import { emptyDeal, toUnixSeconds, type DealChange, type Refusal } from './change.js';
 import { CrmConfigError, type SourceConfig } from './config/schema.js';
 import { emptyResult, type IngestContext, type IngestResult } from './deals/ingest.js';
 import { csvToBody, dealsFromBody } from './import/rows.js';
+import { parseCrmJson } from './json.js';
 import { ApiError } from './oauth/client.js';
 import type { Crm } from './service.js';
 import { requestLog } from '../http/redact.js';
-import type { ZohoApi } from './zoho/api.js';
-import { dealFromZoho, zohoRecordError } from './zoho/record.js';
+import type { ZohoModule } from './zoho/api.js';
+import { ZohoDelivery } from './zoho/delivery.js';
+import { CrmStatus } from './status/store.js';
 
 type Kind = SourceConfig['kind'];
 
@@ -54,6 +56,7 @@ function sourceGate(crm: Crm, kind: Kind, secretOf?: (req: Request) => string, r
       return false;
     }
     res.locals.source = src;
+    res.locals.sourceId = String(req.params.source);
     return true;
   };
 }
@@ -90,20 +93,23 @@ function guarded(svc: Services, fn: (req: Request, res: Response) => Promise<voi
 }
 
 function answer(res: Response, r: IngestResult, ignored = 0): void {
+  // Counted and kept for GET /crm/status (status/store.ts) before the answer goes out.
+  const status = res.locals.crmStatus as CrmStatus | undefined;
+  status?.record(String(res.locals.sourceId), (res.locals.source as SourceConfig).kind, r, ignored);
   res.status(200).json({ ...r, ignored });
 }
 
 function parseJsonOrForm(req: Request): unknown {
   const text = bodyText(req);
-  if (/json/.test(req.headers['content-type'] ?? '') || text.trimStart().startsWith('{') || text.trimStart().startsWith('[')) return JSON.parse(text);
+  if (/json/.test(req.headers['content-type'] ?? '') || text.trimStart().startsWith('{') || text.trimStart().startsWith('[')) return parseCrmJson(text);
   return Object.fromEntries(new URLSearchParams(text));
 }
 
-async function zohoForecast(api: ZohoApi | null, stage: string, record: Record<string, unknown>): Promise<string | undefined> {
-  if (typeof record.forecast_type === 'string') return record.forecast_type;
-  if (api) return (await api.stageForecasts()).get(stage);
-  // Without the API, Zoho's own stage names say it.
-  return stage;
+/** Ingests a Zoho delivery and answers it, with the stages it could not place among the warnings. */
+async function answerZoho(crm: Crm, res: Response, delivery: ZohoDelivery): Promise<void> {
+  const result = await crm.ingest.apply(delivery.context(), delivery.deals, delivery.contacts, delivery.refused);
+  result.warnings.push(...delivery.warnings);
+  answer(res, result);
 }
 
 export function crmRouter(svc: Services): Router {
@@ -111,6 +117,16 @@ export function crmRouter(svc: Services): Router {
   const r = Router();
   const urlSecret = (req: Request) => String(req.params.secret);
   const admin: Gate = (req, res) => isAdmin(crm, req, res);
+  const status = new CrmStatus(svc.redis, svc.ingest.metrics, svc.log);
+  r.use(['/crm/amocrm', '/crm/zoho', '/crm/import'], (_req, res, next) => {
+    res.locals.crmStatus = status;
+    next();
+  });
+  // The configuration check at start: statuses seen in earlier deliveries that the mapping leaves out.
+  status.configWarnings(crm.config).then(
+    (warnings) => warnings.forEach((w) => svc.log.warn({ warning: w }, 'CRM configuration: a status seen in deliveries maps to no stage')),
+    (err: unknown) => svc.log.warn({ err: String(err) }, 'CRM configuration: statuses seen in deliveries not checked'),
+  );
 
   r.post(
     '/crm/amocrm/:source/:secret',
@@ -163,39 +179,34 @@ export function crmRouter(svc: Services): Router {
       const src = admitted(res, 'zoho');
       let body: { ids?: unknown; operation?: unknown; module?: unknown; token?: unknown; server_time?: unknown };
       try {
-        body = JSON.parse(bodyText(req));
+        body = parseCrmJson(bodyText(req)) as typeof body;
       } catch {
         return fail(res, 400, 'not_zoho_notification', 'the body is not JSON');
       }
       if (!sameSecret(typeof body.token === 'string' ? body.token : undefined, src.notificationToken)) return fail(res, 401, 'bad_token');
       if (!Array.isArray(body.ids) || !body.ids.length) return fail(res, 400, 'not_zoho_notification', 'ids must be a list of record ids');
-      if (body.module !== 'Deals') return answer(res, emptyResult(), body.ids.length);
+      if (body.module !== 'Deals' && body.module !== 'Leads') return answer(res, emptyResult(), body.ids.length);
+      const module: ZohoModule = body.module;
+      const id = String(req.params.source);
+      const api = crm.zohoApi(id, src);
+      const delivery = new ZohoDelivery(module, id, src, crm.config, api);
       // An id that is not one is refused alone; the others are read.
-      const refused: Refusal[] = [];
       const ids: string[] = [];
       for (const [i, x] of (body.ids as unknown[]).entries()) {
         if ((typeof x === 'string' || typeof x === 'number') && /^\d{1,20}$/.test(String(x))) ids.push(String(x));
-        else refused.push({ record: `ids[${i}]`, reason: 'not a record id' });
+        else delivery.refused.push({ record: `ids[${i}]`, reason: 'not a record id' });
       }
-      const id = String(req.params.source);
-      const api = crm.zohoApi(id, src);
-      const ctx: IngestContext = { sourceId: id, source: src, config: crm.config, evidence: 'crm' };
-      const changes: DealChange[] = [];
       if (body.operation === 'delete') {
-        const at = toUnixSeconds(body.server_time);
-        for (const dealId of ids) changes.push({ ...emptyDeal(dealId, 'delete'), complete: false, changedAt: at });
+        for (const recordId of ids) delivery.deleted(recordId, body.server_time);
       } else {
         if (!api) return fail(res, 409, 'no_api_credentials', 'a Notifications API source needs api credentials to read records');
         const action = body.operation === 'insert' ? 'add' : 'update';
-        for (const dealId of ids) {
-          const record = await api.getDeal(dealId);
-          if (!record) continue;
-          const problem = zohoRecordError(record);
-          if (problem) refused.push({ record: dealId, reason: `as read from Zoho: ${problem}` });
-          else changes.push(dealFromZoho(record, action, await zohoForecast(api, String(record.Stage), record)));
+        for (const recordId of ids) {
+          const record = await api.getRecord(module, recordId);
+          if (record) await delivery.add(record, action, recordId, 'as read from Zoho: ');
         }
       }
-      answer(res, await crm.ingest.apply(ctx, changes, [], refused));
+      await answerZoho(crm, res, delivery);
     }),
   );
 
@@ -216,9 +227,7 @@ export function crmRouter(svc: Services): Router {
     }),
   );
 
-  r.post(
-    '/crm/zoho/:source/:secret',
-    gatedBody(sourceGate(crm, 'zoho', urlSecret), '5mb'),
+  const zohoWebhook = (module: ZohoModule) =>
     guarded(svc, async (req, res) => {
       const src = admitted(res, 'zoho');
       let body: unknown;
@@ -229,24 +238,17 @@ export function crmRouter(svc: Services): Router {
       }
       const data = (body as { data?: unknown })?.data;
       const records = (Array.isArray(data) ? data : Array.isArray(body) ? body : [body]) as unknown[];
-      const changes: DealChange[] = [];
-      const refused: Refusal[] = [];
-      const api = crm.zohoApi(String(req.params.source), src);
+      const id = String(req.params.source);
+      const delivery = new ZohoDelivery(module, id, src, crm.config, crm.zohoApi(id, src));
       for (const [i, rec] of records.entries()) {
         const at = `data[${i}]`;
-        if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) {
-          refused.push({ record: at, reason: 'not an object' });
-          continue;
-        }
-        const record = rec as Record<string, unknown>;
-        const problem = zohoRecordError(record);
-        if (problem) refused.push({ record: at, reason: problem });
-        else changes.push({ ...dealFromZoho(record, 'update', await zohoForecast(api, String(record.Stage), record)), at });
+        if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) delivery.refused.push({ record: at, reason: 'not an object' });
+        else await delivery.add(rec as Record<string, unknown>, 'update', at);
       }
-      const ctx: IngestContext = { sourceId: String(req.params.source), source: src, config: crm.config, evidence: 'crm' };
-      answer(res, await crm.ingest.apply(ctx, changes, [], refused));
-    }),
-  );
+      await answerZoho(crm, res, delivery);
+    });
+  r.post('/crm/zoho/:source/:secret', gatedBody(sourceGate(crm, 'zoho', urlSecret), '5mb'), zohoWebhook('Deals'));
+  r.post('/crm/zoho/:source/:secret/leads', gatedBody(sourceGate(crm, 'zoho', urlSecret), '5mb'), zohoWebhook('Leads'));
 
   const importDeals = (csv: boolean) =>
     guarded(svc, async (req, res) => {
@@ -258,7 +260,7 @@ export function crmRouter(svc: Services): Router {
         body = converted;
       } else {
         try {
-          body = JSON.parse(bodyText(req));
+          body = parseCrmJson(bodyText(req));
         } catch {
           return fail(res, 400, 'bad_json', 'the body is not JSON');
         }
@@ -275,6 +277,14 @@ export function crmRouter(svc: Services): Router {
   r.get('/crm/config', admit(admin), (_req, res) => {
     res.status(200).json(crm.config.raw);
   });
+  // What the deliveries could not use, the last deliveries, and the statuses they carried that map to no stage.
+  r.get(
+    '/crm/status',
+    admit(admin),
+    guarded(svc, async (_req, res) => {
+      res.status(200).json(await status.report(crm.config));
+    }),
+  );
   r.put(
     '/crm/config',
     gatedBody(admin, '1mb'),
@@ -287,6 +297,11 @@ export function crmRouter(svc: Services): Router {
       }
       try {
         const next = await crm.replace(value);
+        const warnings = await status.configWarnings(next).catch(() => []);
+        for (const w of warnings) svc.log.warn({ warning: w }, 'CRM configuration: a status seen in deliveries maps to no stage');
+        // The body stays the configuration (it can be sent back as it is); the warnings are in a header and in GET /crm/status.
+        const n = warnings.length;
+        if (n) res.set('Warning', `199 throughline "${n} status${n === 1 ? '' : 'es'} seen in deliveries map${n === 1 ? 's' : ''} to no funnel stage; GET /crm/status lists ${n === 1 ? 'it' : 'them'}"`);
         res.status(200).json(next.raw);
       } catch (err) {
         if (err instanceof CrmConfigError) return fail(res, 422, 'invalid_config', err.message);

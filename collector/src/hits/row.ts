@@ -2,6 +2,7 @@
 // (hitTsv): half the bytes of the same row as JSON, and cheaper to make, since
 // only free text needs escaping and no key is written. Every column is sent, in
 // HIT_COLUMNS order.
+import { CLICK_IDS } from '../../../contract/campaign.js';
 import { classify } from '../channels/classify.js';
 import { toDateTimeString } from '../clickhouse/sql.js';
 import { pageHost, pageSearch } from './page.js';
@@ -77,8 +78,8 @@ export function hitTsv(r: HitRow): string {
   ].join('\t');
 }
 
-/** Click ids in the order they are looked for; the first present wins. */
-export const CLICK_IDS = ['gclid', 'yclid', 'fbclid', 'msclkid', 'ttclid', 'vkclid', 'gbraid', 'wbraid', 'dclid', 'twclid', 'li_fat_id'] as const;
+/** Click ids in the order they are looked for; the first present wins (the contract's list, which the tracker knows too). */
+export { CLICK_IDS };
 
 export type Enrichment = {
   userAgent: string;

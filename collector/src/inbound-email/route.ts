@@ -1,28 +1,32 @@
-// POST /inbound-email/:secret — a notice that an e-mail reached the sales inbox,
-// sent by a mail hook (e.g. a Mailgun/Postmark route, a procmail script) or by a
-// CRM automation. It carries the recipient(s), the sender and the subject, and
-// may name the deal the mail became (`deal: "<source>:<id>"`). The visitor id in
-// a plus-address or a subject tag ties the visitor to the sender's address (as a
-// keyed hash) and to the deal.
+// POST /inbound-email/:secret — an e-mail that reached the sales inbox, posted
+// by a mail service as it posts every e-mail (Mailgun routes, SendGrid Inbound
+// Parse, Postmark inbound: JSON, urlencoded or multipart/form-data, attachments
+// ignored), by a mail hook (procmail) or by a CRM automation (`recipient`,
+// `sender`, `subject` and optionally `deal: "<source>:<id>"`, the deal the mail
+// became). The visitor id in a recipient's plus-address or a subject tag ties
+// the visitor to the sender's address (as a keyed hash) and to the deal.
 import { Router, type Request, type Response } from 'express';
 import { toDateTimeString } from '../clickhouse/sql.js';
-import { bodyText, gatedBody, sameSecret, type Gate } from '../crm/auth.js';
+import { admit, sameSecret, type Gate } from '../crm/auth.js';
 import { insertLinks, type LinkRow } from '../crm/deals/store.js';
 import { hashEmail } from '../identity/hash.js';
 import type { Services } from '../services.js';
-import { extractVisitorId } from './visitor-tag.js';
+import { mailBody } from './body.js';
+import { readMail } from './message.js';
+import { chooseVisitor, visitorCandidates } from './tag.js';
 
-const field = (body: Record<string, unknown>, ...names: string[]): string[] => {
-  for (const n of names) {
-    const v = body[n];
-    if (typeof v === 'string' && v) return v.split(',').map((s) => s.trim()).filter(Boolean);
-    if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
+/** The post as fields: form fields as they came, a JSON object, or urlencoded text. */
+function fieldsOf(req: Request): Record<string, unknown> | null {
+  if (typeof req.body === 'object' && req.body !== null && !Buffer.isBuffer(req.body)) return req.body as Record<string, unknown>;
+  const text = typeof req.body === 'string' ? req.body : '';
+  if (!text.trimStart().startsWith('{')) return Object.fromEntries(new URLSearchParams(text));
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+  } catch {
+    return null;
   }
-  return [];
-};
-
-/** `Ivan <ivan@mail.ru>` → `ivan@mail.ru`. */
-const address = (s: string): string => /<([^>]+)>/.exec(s)?.[1] ?? s;
+}
 
 export function inboundEmailRouter(svc: Services): Router {
   const r = Router();
@@ -34,23 +38,15 @@ export function inboundEmailRouter(svc: Services): Router {
     else return true;
     return false;
   };
-  r.post('/inbound-email/:secret', gatedBody(sender, '256kb'), async (req: Request, res: Response) => {
-    const text = bodyText(req);
-    let body: Record<string, unknown>;
-    try {
-      body = text.trimStart().startsWith('{') ? JSON.parse(text) : Object.fromEntries(new URLSearchParams(text));
-    } catch {
-      return void res.status(400).json({ error: 'bad_json', reason: 'the body is not JSON' });
-    }
-    if (typeof body !== 'object' || body === null) return void res.status(400).json({ error: 'bad_body', reason: 'expected an object' });
-    const recipients = field(body, 'recipient', 'to', 'To');
-    const sender = address(field(body, 'sender', 'from', 'From')[0] ?? '');
-    const subject = field(body, 'subject', 'Subject').join(', ');
-    const senderHash = hashEmail(sender, svc.config.identity.key);
-    if (!senderHash) return void res.status(400).json({ error: 'bad_sender', reason: 'sender must be an e-mail address' });
+  r.post('/inbound-email/:secret', admit(sender), mailBody(), async (req: Request, res: Response) => {
+    const body = fieldsOf(req);
+    if (!body) return void res.status(400).json({ error: 'bad_json', reason: 'the body is not a JSON object' });
+    const mail = readMail(body);
+    const senderHash = hashEmail(mail.from, svc.config.identity.key);
+    if (!senderHash) return void res.status(400).json({ error: 'bad_sender', reason: 'no e-mail address in From (or sender)' });
     const deal = typeof body.deal === 'string' ? body.deal.trim() : '';
     if (deal && !/^[a-z0-9_-]{1,40}:[A-Za-z0-9_-]{1,100}$/.test(deal)) return void res.status(400).json({ error: 'bad_deal', reason: 'deal must be "<source>:<deal id>"' });
-    const visitor = extractVisitorId(recipients.map(address), subject);
+    const visitor = await chooseVisitor(svc.redis, visitorCandidates(mail.recipients, mail.subject));
     const at = toDateTimeString(Date.now());
     const links: LinkRow[] = [];
     const link = (kind_a: LinkRow['kind_a'], id_a: string, kind_b: LinkRow['kind_b'], id_b: string) =>

@@ -1,30 +1,28 @@
-// The visitor id as it travels in e-mail: 6 characters from an alphabet without
-// look-alikes (no 0/O, 1/I/L), case-insensitive, stored upper-case. A mailto link
-// carries it either as plus-addressing (`sales+ab12cd@site.ru`) or as a subject
-// tag (`[AB12CD] Question about delivery`). This module is the one reading rule.
+// The visitor id as it travels in e-mail. A mailto link carries it either as
+// plus-addressing (`sales+ab23cd@site.ru`) or as a subject tag (`[AB23CD]
+// Question about delivery`); both formats, and the id's own rule, are the
+// shared contract's (contract/mailto.ts, contract/ids.ts), which the tracker
+// writes them with. This module is the collector's one reading rule.
+import { idFromAddress, idsFromSubject } from '../../../contract/mailto.js';
+import { normalizeVisitorId } from '../visitor-id/id.js';
 
-export const VISITOR_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
-const ID = new RegExp(`^[${VISITOR_ALPHABET}]{6}$`);
+export { normalizeVisitorId };
 
-/** The id in upper case, or null when the text is not a visitor id. */
-export function normalizeVisitorId(raw: string): string | null {
-  const s = raw.trim().toUpperCase();
-  return ID.test(s) ? s : null;
-}
-
-/** `Sales <sales+ab12cd@site.ru>` → `AB12CD`. */
+/** `Sales <sales+ab23cd@site.ru>` → `AB23CD`. */
 export function visitorIdFromAddress(address: string): string | null {
-  const m = /\+([A-Za-z0-9]{6})@/.exec(address);
-  return m ? normalizeVisitorId(m[1]!) : null;
+  return idFromAddress(address) || null;
 }
 
-/** `Re: [AB12CD] Question` → `AB12CD`: the first bracketed tag that is a visitor id. */
+/**
+ * Every bracketed tag of a subject that is a visitor id, in order. `[URGENT]`
+ * is a well-formed id too; a caller that can ask which ids were issued picks
+ * the issued one.
+ */
+export const visitorIdsFromSubject = idsFromSubject;
+
+/** `Re: [AB23CD] Question` → `AB23CD`: the first bracketed tag that is a visitor id. */
 export function visitorIdFromSubject(subject: string): string | null {
-  for (const m of subject.matchAll(/\[([A-Za-z0-9]{6})\]/g)) {
-    const id = normalizeVisitorId(m[1]!);
-    if (id) return id;
-  }
-  return null;
+  return idsFromSubject(subject)[0] ?? null;
 }
 
 /** The plus-address of any recipient first, then the subject tag. */

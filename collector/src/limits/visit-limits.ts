@@ -8,8 +8,10 @@
 //
 // Visit throttle: a visitor's `visit` hits count once per VISIT_THROTTLE_SECONDS
 // (600 by default, the tracker's own rule and amoCRM's "site visit" trigger
-// limit); a landing that brings a campaign or click id is always kept and starts
-// a new window. Leads and tel: clicks are never throttled.
+// limit); a landing that brings a campaign other than the one the visitor's
+// current visit began with is kept and starts a new window (the contract's rule,
+// contract/campaign.ts: the window's key holds that campaign). Leads and tel:
+// clicks are never throttled.
 // Rate limit: at most RATE_LIMIT_PER_MINUTE hits per IP (hashed) and site per
 // minute. Redis being down or slow fails open: hits are then accepted unlimited.
 // Visitor ids: the same call renews the Redis key of every issued visitor id the
@@ -20,9 +22,9 @@ import { ID_LENGTH } from '../visitor-id/id.js';
 import { idKey, VISITOR_ID_TTL_SECONDS } from '../visitor-id/issue.js';
 
 // One call carries the checks of a whole turn, packed into one string (ARGV[5]):
-// a line per hit, `<mode>\t<site>\t<who>\t<ip key>\t<visitor id>\n`, mode 0 not
-// throttled (not a visit), 1 throttled, 2 fresh landing (kept, window restarts);
-// the visitor id is empty when the hit carries none. ARGV[6] is the key of an
+// a line per hit, `<mode>\t<site>\t<who>\t<ip key>\t<visitor id>\t<campaign>\n`,
+// mode 0 not throttled (not a visit), 1 a visit; the visitor id is empty when the
+// hit carries none, the campaign when the landing brings none. ARGV[6] is the key of an
 // issued id without the id, ARGV[7] the TTL it is renewed to (0: none). One argument
 // instead of three per hit: the client's cost per argument is what the hot path
 // would pay. The keys are built in the script (so the key prefix comes as ARGV[1]);
@@ -35,11 +37,11 @@ local limit = tonumber(ARGV[3])
 local minute = ARGV[4]
 local vidKey = ARGV[6]
 local vidTtl = tonumber(ARGV[7])
-local modes, sites, whos, rates, vids = {}, {}, {}, {}, {}
+local modes, sites, whos, rates, vids, camps = {}, {}, {}, {}, {}, {}
 local n = 0
-for mode, site, who, ip, vid in string.gmatch(ARGV[5], '([012])\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\n]*)\\n') do
+for mode, site, who, ip, vid, camp in string.gmatch(ARGV[5], '([01])\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\n]*)\\n') do
   n = n + 1
-  modes[n], sites[n], whos[n], rates[n] = mode, site, who, site .. ':' .. ip
+  modes[n], sites[n], whos[n], rates[n], camps[n] = mode, site, who, site .. ':' .. ip, camp
   if vid ~= '' then vids[vid] = true end
 end
 -- An issued id lives VISITOR_ID_TTL past its last hit; EXPIRE creates no key for an id never issued.
@@ -78,10 +80,15 @@ for i = 1, n do
     r = 2
   elseif window > 0 and modes[i] ~= '0' then
     local th = prefix .. 'th:' .. sites[i] .. ':' .. whos[i]
-    if modes[i] == '2' then
-      redis.call('SET', th, '1', 'EX', window)
-    elseif not redis.call('SET', th, '1', 'EX', window, 'NX') then
-      r = 1
+    -- A new window holds the campaign its visit began with; within it, only a
+    -- landing that brings another campaign is a visit, and it starts a new window.
+    if not redis.call('SET', th, camps[i], 'EX', window, 'NX') then
+      local camp = camps[i]
+      if camp ~= '' and redis.call('GET', th) ~= camp then
+        redis.call('SET', th, camp, 'EX', window)
+      else
+        r = 1
+      end
     end
   end
   out[i] = r
@@ -98,8 +105,8 @@ export type LimitQuery = {
   ipKey: string;
   /** Only `visit` hits are throttled. */
   throttle: boolean;
-  /** The landing carries a campaign or click id: keep it and restart the window. */
-  fresh: boolean;
+  /** The campaign the landing brings (contract/campaign.ts campaignOf), '' for none. */
+  campaign: string;
   /** The Throughline visitor id the hit carries (its key is renewed), or ''. */
   visitorId: string;
 };
@@ -165,7 +172,7 @@ export class VisitLimits {
       this.minute = minute;
       this.timer = setTimeout(this.flushSoon, GATHER_MS);
     }
-    this.lines += `${!throttle ? '0' : q.fresh ? '2' : '1'}\t${q.siteId}\t${safe(q.who)}\t${q.ipKey}\t${safe(vid)}\n`;
+    this.lines += `${throttle ? '1' : '0'}\t${q.siteId}\t${safe(q.who)}\t${q.ipKey}\t${safe(vid)}\t${throttle ? safe(q.campaign) : ''}\n`;
     this.waiting.push(hears);
     if (this.waiting.length >= GATHER_MAX) this.flush();
   }

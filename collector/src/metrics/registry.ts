@@ -49,6 +49,12 @@ export function createMetrics() {
     labelNames: ['table'] as const,
     registers: [registry],
   });
+  const crmUnusable = new Counter({
+    name: 'throughline_crm_records_unusable_total',
+    help: 'CRM records not used (refused) or stored without what attribution needs (a status mapped to no stage, a malformed id, no id at all), by source and reason',
+    labelNames: ['source', 'reason'] as const,
+    registers: [registry],
+  });
   const buffered = new Gauge({ name: 'throughline_rows_buffered', help: 'Rows acknowledged and not yet in ClickHouse or the spill', registers: [registry] });
   const byKind = new Map<string, { inc(): void }>();
   const acceptedOf = (kind: string) => {
@@ -59,5 +65,5 @@ export function createMetrics() {
     }
     return c;
   };
-  return { registry, accepted, acceptedOf, dropped, fieldsDropped, inserted, insertFailures, spilled, replayed, rejected, buffered };
+  return { registry, accepted, acceptedOf, dropped, fieldsDropped, inserted, insertFailures, spilled, replayed, rejected, buffered, crmUnusable };
 }

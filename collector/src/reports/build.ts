@@ -2,12 +2,18 @@
 // CLI. It takes the identity resolution the resolver gives it (the newest one,
 // refreshed in the background when stale: resolver.ts) and names it in the
 // report, runs the four reads of queries.ts side by side, the credits pinned to
-// that resolution, and merges them per key into the metrics.
+// that resolution, and merges them per key into the metrics. Money is in the
+// report currency (REPORT_CURRENCY); an amount with no rate into it stays in its
+// own currency, in `unconverted`, and is never added to the report's figures.
 import { MODELS } from '../attribution/models.js';
 import type { ResolutionStatus, Resolver } from '../attribution/resolver.js';
 import { queryRows as rows } from '../clickhouse/client.js';
 import { costsSql, creditsReportSql, stagesSql, trafficSql } from './queries.js';
 import type { ReportOptions } from './options.js';
+import { DEFAULT_REPORT_MONEY, type ReportMoney } from '../currency/rate.js';
+
+/** Money with no rate into the report currency, in its own currency's minor units. */
+export type Unconverted = { currency: string; revenue_minor: number; cost_minor: number };
 
 export type StageCount = { stage: string; passed: number; refused: number };
 
@@ -21,8 +27,11 @@ export type ReportRow = {
   won: number;
   returned: number;
   lost: number;
+  /** Revenue and cost in the report currency. */
   revenue_minor: number;
   cost_minor: number;
+  /** Revenue and cost in currencies without a rate, by currency (not in the figures above nor in the metrics). */
+  unconverted: Unconverted[];
   /** Cost per lead, per won deal (order), in minor units; null without leads / orders. */
   cpl_minor: number | null;
   cpo_minor: number | null;
@@ -35,6 +44,8 @@ export type ReportRow = {
 };
 
 export type Report = ReportOptions & {
+  /** The report currency of every `*_minor` figure. */
+  currency: string;
   modelLabel: string;
   stages: string[];
   rows: ReportRow[];
@@ -43,7 +54,28 @@ export type Report = ReportOptions & {
   ms: number;
 };
 
-type CreditAgg = { key: string; leads: number; deals: number; won: number; returned: number; lost: number; revenue_minor: string; passed: number[]; refused: number[] };
+/** Amounts in other currencies than the report's, as the queries give them: parallel arrays. */
+type Others<K extends string> = { other_currencies: string[] } & Record<`other_${K}`, string[]>;
+type CreditAgg = { key: string; leads: number; deals: number; won: number; returned: number; lost: number; revenue_minor: string; passed: number[]; refused: number[] } & Others<'revenue_minor'>;
+type CostAgg = { key: string; cost_minor: string } & Others<'cost_minor'>;
+
+/** Adds up amounts per currency, sorted by currency; zero sums are left out. */
+function unconverted(parts: { currency: string; revenue_minor?: number; cost_minor?: number }[]): Unconverted[] {
+  const by = new Map<string, Unconverted>();
+  for (const p of parts) {
+    const u = by.get(p.currency) ?? { currency: p.currency, revenue_minor: 0, cost_minor: 0 };
+    u.revenue_minor += p.revenue_minor ?? 0;
+    u.cost_minor += p.cost_minor ?? 0;
+    by.set(p.currency, u);
+  }
+  return [...by.values()].filter((u) => u.revenue_minor !== 0 || u.cost_minor !== 0).sort((a, b) => a.currency.localeCompare(b.currency));
+}
+
+/** The other currencies' amounts of one key, named `name`. */
+function others<K extends 'revenue_minor' | 'cost_minor'>(x: Others<K> | undefined, name: K): { currency: string; revenue_minor?: number; cost_minor?: number }[] {
+  const amounts: string[] = x ? (x as Record<string, string[]>)[`other_${name}`]! : [];
+  return (x?.other_currencies ?? []).map((currency, i) => ({ currency, [name]: Number(amounts[i]) }));
+}
 
 /** Counts shares of conversions; rounding to 1e-9 hides float dust (0.30000000000000004). */
 const tidy = (x: number) => Math.round(x * 1e9) / 1e9;
@@ -64,10 +96,10 @@ function metrics(r: Omit<ReportRow, 'cpl_minor' | 'cpo_minor' | 'roi' | 'convers
  * The report of `o`. `fresh`: wait for a resolution of the inputs as they are now
  * instead of answering from the newest one while it is refreshed.
  */
-export async function buildReport(resolver: Resolver, o: ReportOptions, fresh = false): Promise<Report> {
+export async function buildReport(resolver: Resolver, o: ReportOptions, fresh = false, money: ReportMoney = DEFAULT_REPORT_MONEY): Promise<Report> {
   const t0 = performance.now();
   const { client, db } = resolver;
-  const q = { db, ...o };
+  const q = { db, ...o, money };
   const settings = await resolver.reportSettings();
   // Only the credits wait for the resolution (and the stages): the other reads run while it is found, or made.
   const found = Promise.all([resolver.forReport(fresh), rows<{ stage: string }>(client, stagesSql(db), settings)]);
@@ -75,7 +107,7 @@ export async function buildReport(resolver: Resolver, o: ReportOptions, fresh = 
     found,
     found.then(([r, s]) => rows<CreditAgg>(client, creditsReportSql({ ...q, run: r.run }, s.map((x) => x.stage)), settings)),
     rows<{ keys: string[]; visits: string[]; visitors: string[]; total_visitors: string }>(client, trafficSql(q), settings),
-    rows<{ key: string; cost_minor: string }>(client, costsSql(q), settings),
+    rows<CostAgg>(client, costsSql(q), settings),
   ]);
   const stages = stageRows.map((r) => r.stage);
   const traffic = (trafficRow?.keys ?? []).map((key, i) => ({ key, visits: trafficRow!.visits[i]!, visitors: trafficRow!.visitors[i]! }));
@@ -97,6 +129,7 @@ export async function buildReport(resolver: Resolver, o: ReportOptions, fresh = 
       lost: tidy(cr?.lost ?? 0),
       revenue_minor: Number(cr?.revenue_minor ?? 0),
       cost_minor: Number(k.get(key)?.cost_minor ?? 0),
+      unconverted: unconverted([...others(cr, 'revenue_minor'), ...others(k.get(key), 'cost_minor')]),
       stages: stages.map((stage, i) => ({ stage, passed: tidy(cr?.passed[i] ?? 0), refused: tidy(cr?.refused[i] ?? 0) })),
     });
   });
@@ -115,10 +148,12 @@ export async function buildReport(resolver: Resolver, o: ReportOptions, fresh = 
     lost: sum((r) => r.lost),
     revenue_minor: sum((r) => r.revenue_minor),
     cost_minor: sum((r) => r.cost_minor),
+    unconverted: unconverted(out.flatMap((r) => r.unconverted)),
     stages: stages.map((stage, i) => ({ stage, passed: sum((r) => r.stages[i]!.passed), refused: sum((r) => r.stages[i]!.refused) })),
   });
   return {
     ...o,
+    currency: money.currency,
     modelLabel: MODELS[o.model].label,
     stages,
     rows: out,

@@ -1,5 +1,6 @@
 // How a report is written out: money from integer minor units to "70000.00"
-// without floating point, the CSV every face (HTTP, CLI) sends, and what every
+// without floating point (in the report currency; amounts without a rate into it
+// in a column of their own, by currency), the CSV every face (HTTP, CLI) sends, and what every
 // face says about the identity resolution behind the figures.
 import { stringify } from 'csv-stringify/sync';
 import type { ResolutionStatus } from '../attribution/resolver.js';
@@ -10,6 +11,11 @@ export function formatMinor(minor: number): string {
   const neg = minor < 0;
   const s = String(Math.abs(Math.round(minor))).padStart(3, '0');
   return `${neg ? '-' : ''}${s.slice(0, -2)}.${s.slice(-2)}`;
+}
+
+/** Money with no rate into the report currency, each currency apart: "EUR revenue 50.00 cost 5.00; USD …"; '' when none. */
+export function formatUnconverted(x: ReportRow): string {
+  return x.unconverted.map((u) => `${u.currency} revenue ${formatMinor(u.revenue_minor)} cost ${formatMinor(u.cost_minor)}`).join('; ');
 }
 
 /** A share-valued count or ratio, at most 4 decimals. */
@@ -41,6 +47,7 @@ function csvColumns(stages: string[]): CsvColumn[] {
     countCol('conversion', (x) => x.conversion),
     moneyCol('avg_deal', (x) => x.avg_deal_minor),
     ...stages.flatMap((s, i) => [countCol(`passed:${s}`, (x) => x.stages[i]!.passed), countCol(`refused:${s}`, (x) => x.stages[i]!.refused)]),
+    { name: 'unconverted', cell: formatUnconverted },
   ];
 }
 

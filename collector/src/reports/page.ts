@@ -5,7 +5,7 @@
 import { MODELS, MODEL_NAMES } from '../attribution/models.js';
 import { FIRST_DAY, LAST_DAY } from '../clickhouse/days.js';
 import type { Report, ReportRow } from './build.js';
-import { formatCount, formatMinor, resolutionNote } from './format.js';
+import { formatCount, formatMinor, formatUnconverted, resolutionNote } from './format.js';
 import { GROUPS } from './queries.js';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -36,25 +36,30 @@ ${bars}
 </svg>`;
 }
 
-const COLUMNS: [string, string, (x: ReportRow) => string][] = [
+/** The table's columns; money columns are headed with the report currency. */
+const columns = (currency: string): [string, string, (x: ReportRow) => string][] => [
   ['visits', 'Visits', (x) => String(x.visits)],
   ['visitors', 'Visitors', (x) => String(x.visitors)],
   ['leads', 'Leads', (x) => count(x.leads)],
   ['deals', 'Deals', (x) => count(x.deals)],
   ['won', 'Won', (x) => count(x.won)],
-  ['revenue', 'Revenue', (x) => money(x.revenue_minor)],
-  ['cost', 'Cost', (x) => money(x.cost_minor)],
-  ['cpl', 'CPL', (x) => money(x.cpl_minor)],
-  ['cpo', 'CPO', (x) => money(x.cpo_minor)],
+  ['revenue', `Revenue, ${currency}`, (x) => money(x.revenue_minor)],
+  ['cost', `Cost, ${currency}`, (x) => money(x.cost_minor)],
+  ['cpl', `CPL, ${currency}`, (x) => money(x.cpl_minor)],
+  ['cpo', `CPO, ${currency}`, (x) => money(x.cpo_minor)],
   ['roi', 'ROI', (x) => pct(x.roi)],
   ['conversion', 'Lead→sale', (x) => pct(x.conversion)],
-  ['avg_deal', 'Avg deal', (x) => money(x.avg_deal_minor)],
+  ['avg_deal', `Avg deal, ${currency}`, (x) => money(x.avg_deal_minor)],
 ];
 
-function row(x: ReportRow, total = false): string {
-  const cells = COLUMNS.map(([id, , f]) => `<td data-col="${id}">${esc(f(x))}</td>`);
+/** Shown after the stages, only when some money had no rate: it is in none of the columns above. */
+const UNCONVERTED: [string, string, (x: ReportRow) => string] = ['unconverted', 'Without a rate (not in the figures)', formatUnconverted];
+
+function row(x: ReportRow, cols: ReturnType<typeof columns>, extra: (typeof UNCONVERTED)[], total = false): string {
+  const cells = cols.map(([id, , f]) => `<td data-col="${id}">${esc(f(x))}</td>`);
   const stages = x.stages.map((s) => `<td data-col="passed:${esc(s.stage)}">${count(s.passed)}</td><td data-col="refused:${esc(s.stage)}">${count(s.refused)}</td>`);
-  return `<tr data-key="${esc(x.key)}"${total ? ' class="total"' : ''}><th scope="row">${esc(x.key)}</th>${cells.join('')}${stages.join('')}</tr>`;
+  const after = extra.map(([id, , f]) => `<td data-col="${id}">${esc(f(x))}</td>`);
+  return `<tr data-key="${esc(x.key)}"${total ? ' class="total"' : ''}><th scope="row">${esc(x.key)}</th>${cells.join('')}${stages.join('')}${after.join('')}</tr>`;
 }
 
 /** The document around a page's body: one look for the report and its sign-in. */
@@ -86,6 +91,8 @@ export function signInPage(problem?: string): string {
 export function reportPage(r: Report): string {
   const opt = (value: string, label: string, current: string) => `<option value="${esc(value)}"${value === current ? ' selected' : ''}>${esc(label)}</option>`;
   const stageHead = r.stages.map((s) => `<th>passed ${esc(s)}</th><th>refused at ${esc(s)}</th>`).join('');
+  const cols = columns(r.currency);
+  const extra = r.totals.unconverted.length ? [UNCONVERTED] : [];
   return document(
     `Throughline — ${r.modelLabel}`,
     `<form method="post" action="/reports/sign-out" id="signed-in"><button type="submit" id="sign-out">Sign out</button></form>
@@ -100,8 +107,8 @@ export function reportPage(r: Report): string {
 <p id="summary">${esc(r.modelLabel)}, deals created ${esc(r.period.from ?? 'any time')} – ${esc(r.period.to ?? 'now')}, look-back ${r.windowDays} days.</p>
 <p id="resolution" data-current="${r.resolution.current}" data-refreshing="${r.resolution.refreshing}">${esc(resolutionNote(r.resolution))}</p>
 ${chart(r)}
-<table id="report"><thead><tr><th>${esc(r.group)}</th>${COLUMNS.map(([, label]) => `<th>${esc(label)}</th>`).join('')}${stageHead}</tr></thead>
-<tbody>${r.rows.map((x) => row(x)).join('\n')}</tbody>
-<tfoot>${row(r.totals, true)}</tfoot></table>`,
+<table id="report"><thead><tr><th>${esc(r.group)}</th>${cols.map(([, label]) => `<th>${esc(label)}</th>`).join('')}${stageHead}${extra.map(([, label]) => `<th>${esc(label)}</th>`).join('')}</tr></thead>
+<tbody>${r.rows.map((x) => row(x, cols, extra)).join('\n')}</tbody>
+<tfoot>${row(r.totals, cols, extra, true)}</tfoot></table>`,
   );
 }

@@ -3,10 +3,15 @@
 //   credits  the model's credited conversions: leads, deals, won, revenue, stages
 //   traffic  visits and visitors by the channel grouping of each visit
 //   costs    uploaded costs (costs_current)
+// Money is in the report currency (currency/sql.ts): revenue and costs are summed
+// per key and currency, the report currency's sums as `*_minor`, every other
+// currency (an amount without a rate) apart, as parallel arrays.
 //   stages   the funnel's stage names, in order
 import { creditsSql, periodWhere, UNATTRIBUTED, type Period } from '../attribution/credits-sql.js';
 import type { ModelName } from '../attribution/models.js';
 import { dateTime, ident, str } from '../clickhouse/sql.js';
+import { DEFAULT_REPORT_MONEY, type ReportMoney } from '../currency/rate.js';
+import { inReportCurrencySql } from '../currency/sql.js';
 
 export type Group = 'channel' | 'source' | 'campaign' | 'month';
 export const GROUPS: readonly Group[] = ['channel', 'source', 'campaign', 'month'];
@@ -23,25 +28,47 @@ export function keySql(group: Group, timeCol: string): string {
   return `if(campaign = '${UNATTRIBUTED}', campaign, concat(source, ' / ', if(campaign = '', '(none)', campaign)))`;
 }
 
-/** `run`: the identity resolution the credits read (credits-sql.ts). */
-export type ReportQuery = { db: string; model: ModelName; windowDays: number; period: Period; group: Group; run?: number };
+/** `run`: the identity resolution the credits read (credits-sql.ts); `money`: the report currency and fixed rates. */
+export type ReportQuery = { db: string; model: ModelName; windowDays: number; period: Period; group: Group; run?: number; money?: ReportMoney };
+
+/**
+ * `amount` (per key and `currency`, one row each, from `from`) summed per key: the
+ * report currency's as `name`, the others as `other_currencies` / `other_<name>`.
+ */
+function byKeyAndCurrency(from: string, money: ReportMoney, amount: string, currency: string, name: string, more: string[] = []): string {
+  const other = `${currency} != ${str(money.currency)} AND ${amount} != 0`;
+  return `
+SELECT key,${more.map((m) => `\n  ${m},`).join('')}
+  sumIf(${amount}, ${currency} = ${str(money.currency)}) AS ${name},
+  groupArrayIf(${currency}, ${other}) AS other_currencies,
+  groupArrayIf(${amount}, ${other}) AS other_${name}
+FROM (${from})
+GROUP BY key`;
+}
 
 export function creditsReportSql(q: ReportQuery, stages: string[]): string {
   const passed = stages.map((s) => `sumIf(share, has(stages_passed, ${str(s)}))`);
   const refused = stages.map((s) => `sumIf(share, outcome = 'lost' AND lost_from_stage = ${str(s)})`);
   const arr = (xs: string[]) => (xs.length ? `[${xs.join(', ')}]` : 'emptyArrayFloat64()');
-  return `
-SELECT ${keySql(q.group, 'conv_ts')} AS key,
-  sum(share) AS leads,
-  sumIf(share, conv_kind = 'deal') AS deals,
-  sumIf(share, outcome = 'won') AS won,
-  sumIf(share, outcome = 'returned') AS returned,
-  sumIf(share, outcome = 'lost') AS lost,
-  sum(credit_minor) AS revenue_minor,
-  ${arr(passed)} AS passed,
-  ${arr(refused)} AS refused
+  // Per key and currency first, then per key (inner names differ: 18.16 reads sum(x) AS x as nested aggregates).
+  const perCurrency = `
+SELECT ${keySql(q.group, 'conv_ts')} AS key, revenue_currency,
+  sum(share) AS n_leads,
+  sumIf(share, conv_kind = 'deal') AS n_deals,
+  sumIf(share, outcome = 'won') AS n_won,
+  sumIf(share, outcome = 'returned') AS n_returned,
+  sumIf(share, outcome = 'lost') AS n_lost,
+  sum(credit_minor) AS revenue,
+  ${arr(passed)} AS n_passed,
+  ${arr(refused)} AS n_refused
 FROM (${creditsSql(q)})
-GROUP BY key`;
+GROUP BY key, revenue_currency`;
+  const counts = ['leads', 'deals', 'won', 'returned', 'lost'].map((c) => `sum(n_${c}) AS ${c}`);
+  return byKeyAndCurrency(perCurrency, q.money ?? DEFAULT_REPORT_MONEY, 'revenue', 'revenue_currency', 'revenue_minor', [
+    ...counts,
+    'sumForEach(n_passed) AS passed',
+    'sumForEach(n_refused) AS refused',
+  ]);
 }
 
 /**
@@ -77,15 +104,23 @@ FROM (
 )`;
 }
 
-export function costsSql(q: Pick<ReportQuery, 'db' | 'period' | 'group'>): string {
+/** Costs per key, each cost row converted at the rate of its day. */
+export function costsSql(q: Pick<ReportQuery, 'db' | 'period' | 'group' | 'money'>): string {
+  const money = q.money ?? DEFAULT_REPORT_MONEY;
   const where: string[] = [];
   if (q.period.from) where.push(`day >= toDate(${dateTime(q.period.from)})`);
   if (q.period.to) where.push(`day <= toDate(${dateTime(q.period.to)})`);
-  return `
-SELECT ${keySql(q.group, 'day')} AS key, sum(cost_minor) AS cost_minor
-FROM ${ident(q.db)}.costs_current
-WHERE ${where.length ? where.join(' AND ') : '1'}
-GROUP BY key`;
+  const rows = inReportCurrencySql({
+    db: q.db,
+    money,
+    from: `SELECT day, channel, source, campaign, currency, cost_minor AS own_minor, day AS money_day
+      FROM ${ident(q.db)}.costs_current WHERE ${where.length ? where.join(' AND ') : '1'}`,
+    keep: ['day', 'channel', 'source', 'campaign'],
+    minor: 'cost_minor',
+    currency: 'cost_currency',
+  });
+  const perCurrency = `SELECT ${keySql(q.group, 'day')} AS key, cost_currency, sum(cost_minor) AS cost FROM (${rows}) GROUP BY key, cost_currency`;
+  return byKeyAndCurrency(perCurrency, money, 'cost', 'cost_currency', 'cost_minor');
 }
 
 /** The stages of the newest funnel configuration, in funnel order. */

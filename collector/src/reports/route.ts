@@ -1,5 +1,5 @@
 // HTTP faces of the report, behind REPORTS_TOKEN: JSON and CSV at /api/reports
-// and the costs upload at /api/costs take it as an Authorization: Bearer header;
+// and the uploads of costs (/api/costs) and exchange rates (/api/rates) take it as an Authorization: Bearer header;
 // the page at /reports takes the session cookie of its sign-in form
 // (session.ts), or the same header. The token is never read from a URL, and it
 // is compared in constant time (sameSecret). Every answer on these paths, errors
@@ -12,6 +12,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { parseCostsCsv, parseCostsJson } from '../costs/parse.js';
 import { storeCosts } from '../costs/store.js';
 import { bearer, sameSecret } from '../crm/auth.js';
+import { parseRates, storeRates } from '../currency/upload.js';
 import type { Services } from '../services.js';
 import { buildReport } from './build.js';
 import { reportCsv, resolutionHeader } from './format.js';
@@ -19,7 +20,7 @@ import { onceEach, oneOf, parseReportOptions, REPORT_PARAMS } from './options.js
 import { reportPage, signInPage } from './page.js';
 import { sessionCookies } from './session.js';
 
-const PATHS = ['/reports', '/api/reports', '/api/costs'];
+const PATHS = ['/reports', '/api/reports', '/api/costs', '/api/rates'];
 const PARAMS = { api: [...REPORT_PARAMS, 'format', 'fresh'], page: [...REPORT_PARAMS, 'fresh'] };
 
 /** The query string exactly as sent: every pair, repeats and `name[]` included (req.query folds them). */
@@ -29,6 +30,7 @@ export function reportsRouter(svc: Services): Router {
   const r = express.Router();
   const db = svc.config.clickhouse.database;
   const token = svc.config.reports.token;
+  const money = svc.config.money;
   const sessions = sessionCookies(svc.config.pipeline.trustedProxies);
 
   r.use(PATHS, (_req: Request, res: Response, next: NextFunction) => {
@@ -54,7 +56,7 @@ export function reportsRouter(svc: Services): Router {
     const parsed = parseReportOptions(p, svc.config.reports.windowDays);
     if ('error' in parsed) return refuse(parsed.error);
     try {
-      const rep = await buildReport(svc.resolver, parsed.options, fresh.value === '1');
+      const rep = await buildReport(svc.resolver, parsed.options, fresh.value === '1', money);
       res.set('Throughline-Resolution', resolutionHeader(rep.resolution));
       if (face === 'page') return void res.type('html').send(reportPage(rep));
       if (format.value === 'csv') return void res.type('text/csv; charset=utf-8').attachment(`report-${rep.model}.csv`).send(reportCsv(rep));
@@ -79,19 +81,27 @@ export function reportsRouter(svc: Services): Router {
     res.redirect(303, '/reports');
   });
 
-  r.post('/api/costs', enabled, api, express.text({ type: () => true, limit: '20mb' }), async (req: Request, res: Response) => {
-    const type = String(req.headers['content-type'] ?? '');
-    const body = typeof req.body === 'string' ? req.body : '';
-    const parsed = /json/.test(type) ? parseCostsJson(body) : /csv|text\/plain/.test(type) ? parseCostsCsv(body) : null;
-    if (!parsed) return void res.status(415).json({ error: 'unsupported_type', detail: 'send text/csv or application/json' });
-    if (parsed.problems.length) return void res.status(400).json({ error: 'invalid_costs', problems: parsed.problems.slice(0, 100) });
-    try {
-      const uploadId = await storeCosts(svc.clickhouse, db, parsed.rows);
-      res.json({ stored: parsed.rows.length, upload_id: uploadId });
-    } catch (err) {
-      svc.log.error({ err: String(err) }, 'cost upload failed');
-      res.status(500).json({ error: 'store_failed' });
-    }
-  });
+  /** An upload of costs or rates: CSV or JSON, checked whole, stored whole. */
+  const upload =
+    <T>(what: 'costs' | 'rates', parse: (body: string, json: boolean) => { rows: T[]; problems: unknown[] }, store: (rows: T[]) => Promise<string>) =>
+    async (req: Request, res: Response) => {
+      const type = String(req.headers['content-type'] ?? '');
+      const body = typeof req.body === 'string' ? req.body : '';
+      const json = /json/.test(type);
+      if (!json && !/csv|text\/plain/.test(type)) return void res.status(415).json({ error: 'unsupported_type', detail: 'send text/csv or application/json' });
+      const parsed = parse(body, json);
+      if (parsed.problems.length) return void res.status(400).json({ error: `invalid_${what}`, problems: parsed.problems.slice(0, 100) });
+      try {
+        const uploadId = await store(parsed.rows);
+        res.json({ stored: parsed.rows.length, upload_id: uploadId, base: money.currency });
+      } catch (err) {
+        svc.log.error({ err: String(err) }, `${what} upload failed`);
+        res.status(500).json({ error: 'store_failed' });
+      }
+    };
+  const uploadBody = express.text({ type: () => true, limit: '20mb' });
+  r.post('/api/costs', enabled, api, uploadBody, upload('costs', (body, json) => (json ? parseCostsJson(body) : parseCostsCsv(body)), (rows) => storeCosts(svc.clickhouse, db, rows, money.currency)));
+  // Daily exchange rates into the report currency, uploaded like costs (currency/upload.ts).
+  r.post('/api/rates', enabled, api, uploadBody, upload('rates', (body, json) => parseRates(body, json, money.currency), (rows) => storeRates(svc.clickhouse, db, rows, money.currency)));
   return r;
 }

@@ -28,7 +28,7 @@ function rateLimiter(svc: Services): Limiter | null {
     new Promise((resolve) => {
       const ip = svc.ingest.clientIp(req);
       const ipKey = ip === '' ? 'none' : hashIp(ip, svc.ingest.deps.salt.current(now));
-      limits.check({ siteId: VID_COUNTER, who: '', ipKey, throttle: false, fresh: false, visitorId: '' }, now, { limited: resolve });
+      limits.check({ siteId: VID_COUNTER, who: '', ipKey, throttle: false, campaign: '', visitorId: '' }, now, { limited: resolve });
     });
 }
 

@@ -8,17 +8,20 @@ describe('tracker ids', () => {
     expect(gaClientId('GA1.1.1.2')).toBe('1.2');
     expect(gaClientId('GA1.3.123456789.1700000000')).toBe('123456789.1700000000');
   });
-  it.each([undefined, '', 'GA1.2.abc.def', '908899769.1600020018', 'GA1.2.1.2.3', 'GA1.2.1', 'GA1.2.908899769.1600020018;', '%47A1.2.1.2', 'GS1.1.1700000000.1.1.1700000000.0.0.0'])(
+  it('takes a client id already without its prefix (a data-ga-cookie holding one, the hidden field tl_ga) as it is', () => {
+    expect(gaClientId('908899769.1600020018')).toBe('908899769.1600020018');
+  });
+  it.each([undefined, '', 'GA1.2.abc.def', 'GA1.2.1.2.3', 'GA1.2.1', 'GA1.2.908899769.1600020018;', '%47A1.2.1.2', 'GS1.1.1700000000.1.1.1700000000.0.0.0'])(
     'is empty for malformed _ga %s',
     (v) => {
       expect(gaClientId(v)).toBe('');
     },
   );
+  // Lengths are the collector's to bound (collector/src/identity/ids.ts): the tracker pays for every byte of a pattern.
   it('accepts only digits as _ym_uid', () => {
     expect(ymUid('1551977723718998723')).toBe('1551977723718998723');
     expect(ymUid('15519x')).toBe('');
     expect(ymUid(undefined)).toBe('');
-    expect(ymUid('1'.repeat(33))).toBe('');
   });
   it('accepts visitor ids case-insensitively, from the 31-letter alphabet only', () => {
     expect(visitorId('AB23CD')).toBe('AB23CD');

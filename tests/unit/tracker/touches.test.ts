@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CLICK_IDS, UTM_TAGS } from '../../../contract/campaign.js';
 import { campaign, nextTouches, params, type Touch } from '../../../tracker/src/touches.js';
 
 const host = 'shop.example';
@@ -17,10 +18,11 @@ describe('touch parameters', () => {
     expect(params(undefined).get('utm_source')).toBeNull();
     expect(params('https://shop.example/?utm_source=%E0%A4%A').get('utm_source')).toBe('\ufffd%A');
   });
-  it('finds a campaign in UTM tags or any click id', () => {
+  it('finds a campaign in any UTM tag or any click id of the contract', () => {
     expect(campaign('https://shop.example/')).toBe('');
     expect(campaign('https://shop.example/?page=2')).toBe('');
-    for (const id of ['gclid', 'yclid', 'fbclid', 'msclkid', 'ttclid', 'vkclid']) {
+    expect(campaign('https://shop.example/?utm_source=')).toBe('');
+    for (const id of [...UTM_TAGS, ...CLICK_IDS]) {
       expect(campaign(`https://shop.example/?${id}=123`)).not.toBe('');
     }
     expect(campaign('https://shop.example/?utm_source=a')).not.toBe(campaign('https://shop.example/?utm_source=b'));

@@ -21,7 +21,7 @@ const resources = {
 
 type Sent = { k: string; v: string; p?: Record<string, string> };
 
-async function open(body: string, prepare: (w: DOMWindow) => void = () => {}) {
+async function open(body: string, prepare: (w: DOMWindow) => void = () => {}, url = 'https://shop.example/?utm_source=yandex&yclid=42') {
   const sent: Sent[] = [];
   const errors: unknown[] = [];
   const virtualConsole = new VirtualConsole();
@@ -30,7 +30,7 @@ async function open(body: string, prepare: (w: DOMWindow) => void = () => {}) {
     if (!/^Not implemented: HTMLFormElement/.test(e.message)) errors.push(e);
   });
   const dom = new JSDOM(`<!doctype html><head><script async src="${COLLECTOR}t.js" data-site="shop"></script></head><body>${body}</body>`, {
-    url: 'https://shop.example/?utm_source=yandex&yclid=42',
+    url,
     referrer: 'https://yandex.ru/',
     runScripts: 'dangerously',
     resources,
@@ -71,7 +71,7 @@ describe('the built tracker in a page', () => {
   });
 
   it('counts a page restored from the back/forward cache by the 10-minute rule', async () => {
-    const page = await open('');
+    const page = await open('', undefined, 'https://shop.example/prices');
     const visits = () => page.sent.filter((h) => h.k === 'visit').length;
     const restore = () => page.w.dispatchEvent(new page.w.PageTransitionEvent('pageshow', { persisted: true }));
     expect(visits()).toBe(1);
@@ -85,6 +85,13 @@ describe('the built tracker in a page', () => {
     page.w.dispatchEvent(new page.w.PageTransitionEvent('pageshow', { persisted: false }));
     expect(visits()).toBe(2);
     expect(page.errors).toEqual([]);
+    page.close();
+  });
+
+  it('a campaign landing restored from the back/forward cache is the same visit: its campaign is the current one (the fresh-landing rule, which the collector applies alike)', async () => {
+    const page = await open('');
+    page.w.dispatchEvent(new page.w.PageTransitionEvent('pageshow', { persisted: true }));
+    expect(page.sent.filter((h) => h.k === 'visit')).toHaveLength(1);
     page.close();
   });
 

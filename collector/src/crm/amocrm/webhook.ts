@@ -87,6 +87,11 @@ function leadChange(action: DealAction, item: Obj): DealChange | string {
   deal.name = text(item.name);
   deal.statusId = text(item.status_id);
   deal.pipelineId = text(item.pipeline_id);
+  // A status webhook names the status the lead left: the stage it was lost from, if Throughline never saw it.
+  if (action === 'status' && text(item.old_status_id)) {
+    deal.previousStatusId = text(item.old_status_id);
+    deal.previousPipelineId = text(item.old_pipeline_id);
+  }
   deal.amountMinor = dealAmount(item.price);
   deal.vendorOutcome = amoOutcome(deal.statusId);
   deal.fields = customFields(item.custom_fields);

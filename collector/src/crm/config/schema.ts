@@ -4,6 +4,7 @@
 // admin API alike; everything a person can get wrong is refused with a message
 // that says where (`sources.amo.pipelines.9217056.142: no stage "Paid"`).
 import { z } from 'zod';
+import { CRM_ID_FIELDS } from '../../../../contract/fields.js';
 import { ConfigError } from '../../config.js';
 import { compileFormula, type CompiledFormula } from '../fields/calculated.js';
 import { illFormedPaths, NO_CONTROL } from '../text.js';
@@ -23,17 +24,17 @@ const common = {
   secret,
   currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as RUB').default('RUB'),
   pipelines: pipelines.default({}),
-  /** Identity id → the CRM fields (name, id or code) that may carry it. */
+  /** Identity id → the CRM fields (name, id or code) that may carry it; by default the tracker's hidden fields (contract/fields.ts). */
   identityFields: z
     .object({
-      visitor_id: z.array(name(200)).default(['visitor_id']),
-      ga_cid: z.array(name(200)).default(['ga_cid', '_ga']),
-      ym_uid: z.array(name(200)).default(['ym_uid', '_ym_uid']),
-      utm_source: z.array(name(200)).default(['utm_source']),
-      utm_medium: z.array(name(200)).default(['utm_medium']),
-      utm_campaign: z.array(name(200)).default(['utm_campaign']),
-      utm_term: z.array(name(200)).default(['utm_term']),
-      utm_content: z.array(name(200)).default(['utm_content']),
+      visitor_id: z.array(name(200)).default(() => [...CRM_ID_FIELDS.visitor_id]),
+      ga_cid: z.array(name(200)).default(() => [...CRM_ID_FIELDS.ga_cid]),
+      ym_uid: z.array(name(200)).default(() => [...CRM_ID_FIELDS.ym_uid]),
+      utm_source: z.array(name(200)).default(() => [...CRM_ID_FIELDS.utm_source]),
+      utm_medium: z.array(name(200)).default(() => [...CRM_ID_FIELDS.utm_medium]),
+      utm_campaign: z.array(name(200)).default(() => [...CRM_ID_FIELDS.utm_campaign]),
+      utm_term: z.array(name(200)).default(() => [...CRM_ID_FIELDS.utm_term]),
+      utm_content: z.array(name(200)).default(() => [...CRM_ID_FIELDS.utm_content]),
       email: z.array(name(200)).default(['email']),
       phone: z.array(name(200)).default(['phone']),
     })
@@ -81,6 +82,8 @@ const zoho = z
   .object({
     kind: z.literal('zoho'),
     ...common,
+    /** Lead_Status of the Leads module → funnel stage (usually the early stages); leads have no pipelines. */
+    leadStatuses: z.record(name(200), name(100)).default({}),
     /** The token Zoho echoes in every Notifications API callback. */
     notificationToken: z.string().min(16, 'at least 16 characters').optional(),
     api: z
@@ -177,6 +180,11 @@ export function loadCrmConfig(value: unknown): LoadedConfig {
       }
     });
     formulas.set(id, compiled);
+    if (src.kind === 'zoho') {
+      for (const [status, stage] of Object.entries(src.leadStatuses)) {
+        if (!byName.has(stage)) problems.push(`sources.${id}.leadStatuses.${status}: no stage "${stage}" in the funnel`);
+      }
+    }
     if (src.kind === 'zoho' && src.watch && !src.api) problems.push(`sources.${id}.watch: needs api credentials to subscribe`);
     if (src.kind === 'zoho' && src.watch && !src.notificationToken) problems.push(`sources.${id}.watch: needs notificationToken`);
   }

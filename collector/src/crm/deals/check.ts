@@ -79,12 +79,16 @@ export function checkDeal(d: DealChange, now: number): Checked<DealChange> {
   if (nameProblem) warnings.push(`name: ${nameProblem}; dropped`);
   const currencyProblem = d.currency === '' || /^[A-Z]{3}$/.test(d.currency) ? null : 'not an ISO 4217 code';
   if (currencyProblem) warnings.push(`currency: ${currencyProblem}; the source's currency is used`);
+  // Only a hint for a deal never seen in a stage: a broken one is dropped, the change kept.
+  const previousProblem = d.previousStatusId ? (idProblem(d.previousStatusId, STATUS_MAX) ?? (d.previousPipelineId ? idProblem(d.previousPipelineId, STATUS_MAX) : null)) : null;
+  if (previousProblem) warnings.push(`previous status: ${previousProblem}; dropped`);
   const fieldLabel = (f: CrmField) => `field "${textProblem(f.name, FIELD_NAME_MAX) === null && f.name ? f.name : textProblem(f.id, FIELD_NAME_MAX) === null ? f.id : '?'}"`;
   return {
     ok: {
       ...d,
       closedAt: closedProblem ? d.changedAt : d.closedAt,
       name: nameProblem ? '' : d.name,
+      ...(previousProblem ? { previousStatusId: undefined, previousPipelineId: undefined } : {}),
       currency: currencyProblem ? '' : d.currency,
       fields: keep(d.fields, fieldProblem, fieldLabel, warnings),
       emails: keep(d.emails, (e) => textProblem(e, EMAIL_MAX), () => 'an e-mail', warnings),

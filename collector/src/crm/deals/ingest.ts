@@ -16,7 +16,8 @@ import { mapStatus } from '../funnel/mapping.js';
 import { advance, type FunnelState, type Outcome } from '../funnel/progress.js';
 import { checkContact, checkDeal, recordName, type Checked } from './check.js';
 import { dealHistories, insertDeals, insertLinks, type DealRow, type LinkRow } from './store.js';
-import { dealVersion, versionSeconds } from './version.js';
+import { below, dealVersion, place, versionSeconds } from './version.js';
+import { unusableOf, type Unusable } from '../status/unusable.js';
 
 export type IngestResult = {
   /** Records of the delivery that were stored: deal changes and contacts. */
@@ -32,11 +33,13 @@ export type IngestResult = {
   refused: Refusal[];
   /** Records stored without a broken part of them, each with what was dropped. */
   warnings: Refusal[];
+  /** Records stored but not usable in full: a status mapped to no stage, a malformed id, no id at all (status/unusable.ts). */
+  unusable: Unusable[];
 };
 
 /** The answer to a delivery before anything of it is applied; `refused` are the records its connector could not read. */
 export function emptyResult(refused: Refusal[] = []): IngestResult {
-  return { stored: 0, deals: 0, contacts: 0, links: 0, filtered: 0, repeated: 0, unknown: 0, errors: [], refused: [...refused], warnings: [] };
+  return { stored: 0, deals: 0, contacts: 0, links: 0, filtered: 0, repeated: 0, unknown: 0, errors: [], refused: [...refused], warnings: [], unusable: [] };
 }
 
 export type IngestContext = {
@@ -87,10 +90,14 @@ export class DealIngest {
       for (const change of changes) {
         const list = history.get(change.dealId) ?? [];
         history.set(change.dealId, list);
-        const row = change.complete ? this.versionOf(ctx, change, list, now, result) : this.bareVersionOf(ctx, change, list, now, result);
+        const written = this.versionsOf(ctx, change, list, now, result);
+        const row = written[0];
         if (!row) continue;
-        remember(list, row);
-        rows.push(row);
+        if (change.complete) result.unusable.push(...unusableOf(recordName(change.dealId, change.at), change, ctx.source, row));
+        for (const r of written) {
+          remember(list, r);
+          rows.push(r);
+        }
         links.push(...this.dealLinks(ctx, row));
         const caughtUp = catchUp(ctx, list, row);
         if (caughtUp) {
@@ -148,18 +155,58 @@ export class DealIngest {
     return { ...fetched, at: change.at, action: change.action, deleted: change.action === 'delete' || fetched.deleted, changedAt: fetched.changedAt ?? change.changedAt };
   }
 
-  private versionOf(ctx: IngestContext, change: DealChange, list: DealRow[], now: number, result: IngestResult): DealRow | null {
-    const filtered = failedFilter(change, ctx.source.filters);
-    if (filtered) {
-      result.filtered += 1;
-      this.log.debug({ source: ctx.sourceId, deal: change.dealId, filtered }, 'deal filtered out');
-      return null;
+  /**
+   * The rows a change writes: its own version where the CRM's order puts it
+   * (version.ts), and, when a late restore undoes a delete, the newest state
+   * live again on top. None for a repeat, a filtered change or a restore of a
+   * deal never seen.
+   */
+  private versionsOf(ctx: IngestContext, change: DealChange, list: DealRow[], now: number, result: IngestResult): DealRow[] {
+    if (change.complete) {
+      const filtered = failedFilter(change, ctx.source.filters);
+      if (filtered) {
+        result.filtered += 1;
+        this.log.debug({ source: ctx.sourceId, deal: change.dealId, filtered }, 'deal filtered out');
+        return [];
+      }
     }
-    const changedAt = change.changedAt ?? now;
-    const version = dealVersion(change, changedAt);
-    const prev = below(list, version);
+    // A delete or restore the CRM does not date is placed by what is known; a full record without a time, by its arrival.
+    const undated = change.changedAt === null && (!change.complete || change.action === 'delete' || change.action === 'restore');
+    const placement = place(list, change, undated ? null : dealVersion(change, change.changedAt ?? now));
+    if (placement.kind === 'repeated') {
+      result.repeated += 1;
+      return [];
+    }
+    if (placement.kind === 'unknown') {
+      result.unknown += 1;
+      return [];
+    }
+    const stored = (version: number) => list.find((r) => r.version === version)!;
+    // A change that carries only the id repeats the fields known just before its place.
+    const copied = placement.fields === 'own' ? below(list, placement.version) : placement.fields === null ? null : stored(placement.fields);
+    const row: DealRow = change.complete
+      ? this.rowOf(ctx, change, placement.version, below(list, placement.version), now, result)
+      : {
+          ...(copied ?? { ...EMPTY_ROW, source: ctx.sourceId, deal_id: change.dealId, currency: ctx.source.currency }),
+          version: placement.version,
+          changed_at: secondsToDateTime(versionSeconds(placement.version)),
+          received_at: secondsToDateTime(now),
+        };
+    row.deleted = placement.deleted;
+    if (!placement.then) return [row];
+    const top = stored(placement.then.fields);
+    return [row, { ...top, version: placement.then.version, deleted: placement.then.deleted, received_at: row.received_at }];
+  }
+
+  /** A change's own version: its funnel state follows from the version just before it in the CRM's order. */
+  private rowOf(ctx: IngestContext, change: DealChange, version: number, prev: DealRow | null, now: number, result: IngestResult): DealRow {
+    const changedAt = versionSeconds(version);
     const target = mapStatus(ctx.config.funnel, ctx.source, change.pipelineId, change.statusId, change.vendorOutcome);
-    const state = advance(ctx.config.funnel, prev ? stateOf(prev) : null, target);
+    // The stage the CRM says the deal left: where it was lost from when Throughline never saw it in a stage.
+    const cameFrom = change.previousStatusId
+      ? mapStatus(ctx.config.funnel, ctx.source, change.previousPipelineId || change.pipelineId, change.previousStatusId, 'open').stage
+      : null;
+    const state = advance(ctx.config.funnel, prev ? stateOf(prev) : null, target, cameFrom);
     const ids = identityIds(change, ctx.source.identityFields);
     const calc = calculate(change, ctx.config.formulas.get(ctx.sourceId) ?? [], ctx.source.calculated);
     result.errors.push(...calc.errors);
@@ -171,7 +218,7 @@ export class DealIngest {
       changed_at: secondsToDateTime(changedAt),
       received_at: secondsToDateTime(now),
       created_at: change.createdAt ? secondsToDateTime(change.createdAt) : (prev?.created_at ?? secondsToDateTime(changedAt)),
-      closed_at: secondsToDateTime(change.closedAt ?? (state.outcome === 'won' || state.outcome === 'lost' ? changedAt : null)),
+      closed_at: closedAt(state.outcome, change.closedAt, prev, changedAt),
       name: clean(change.name),
       pipeline_id: change.pipelineId,
       status_id: change.statusId,
@@ -196,35 +243,6 @@ export class DealIngest {
       phone_hashes: this.phoneHashes(ids.phones),
       field_names: fields.map((f) => clean(f.name)),
       field_values: fields.map((f) => clean(f.value)),
-    };
-  }
-
-  /**
-   * A delete or restore that carries only the id, with no API to ask: the new
-   * version repeats the last known fields with the deleted flag changed. A
-   * delete of an already deleted deal (or a restore of a live one) is a repeated
-   * delivery and changes nothing.
-   */
-  private bareVersionOf(ctx: IngestContext, change: DealChange, list: DealRow[], now: number, result: IngestResult): DealRow | null {
-    const last = list[list.length - 1] ?? null;
-    const deleted = change.action === 'delete' ? 1 : 0;
-    if (last && last.deleted === deleted) {
-      result.repeated += 1;
-      return null;
-    }
-    if (!last && change.action !== 'delete') {
-      result.unknown += 1;
-      return null;
-    }
-    const changedAt = Math.max(change.changedAt ?? now, last ? versionSeconds(last.version) : 0);
-    const version = dealVersion(change, changedAt);
-    const base: DealRow = last ?? { ...EMPTY_ROW, source: ctx.sourceId, deal_id: change.dealId, currency: ctx.source.currency };
-    return {
-      ...base,
-      version: last && version <= last.version ? last.version + 1 : version,
-      changed_at: secondsToDateTime(changedAt),
-      received_at: secondsToDateTime(now),
-      deleted,
     };
   }
 
@@ -254,10 +272,18 @@ function accepted<T>(checked: Checked<T>, record: string, result: IngestResult):
   return checked.ok;
 }
 
-/** The newest version strictly below `version`. */
-function below(list: DealRow[], version: number): DealRow | null {
-  for (let i = list.length - 1; i >= 0; i--) if (list[i]!.version < version) return list[i]!;
-  return null;
+const EPOCH = '1970-01-01 00:00:00';
+
+/**
+ * The moment a deal was won or lost: the CRM's own closing time when it gives
+ * one, else the time of the change that moved it to that outcome, kept through
+ * the edits that follow while the outcome stays.
+ */
+function closedAt(outcome: Outcome, given: number | null, prev: DealRow | null, changedAt: number): string {
+  if (outcome !== 'won' && outcome !== 'lost') return EPOCH;
+  if (given) return secondsToDateTime(given);
+  if (prev && prev.outcome === outcome && prev.closed_at !== EPOCH) return prev.closed_at;
+  return secondsToDateTime(changedAt);
 }
 
 /** Puts a row into a deal's history, kept sorted by version (a row of the same version replaces it). */

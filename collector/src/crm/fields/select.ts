@@ -1,12 +1,18 @@
 // How a source's configuration reads a deal's fields: filters, the custom
 // fields kept, the identity ids (visitor, GA, Metrika, UTM, e-mail, phone) and
 // calculated fields. A field is named in the configuration by its CRM name, id
-// or code, compared without case.
+// or code, compared without case. The ids are read by the shared contract's
+// rules and, besides the names a source configures, always under the names the
+// tracker's hidden fields carry them (contract/fields.ts), so a deal created
+// from the site's form is joined to its visitor with no configuration.
+import { CRM_ID_FIELDS } from '../../../../contract/fields.js';
+import { gaClientId } from '../../../../contract/ids.js';
+import { ID_RULES } from '../../identity/ids.js';
 import type { CrmField, DealChange } from '../change.js';
 import type { SourceConfig } from '../config/schema.js';
 import type { CompiledFormula } from './calculated.js';
 import { toNumber } from './calculated.js';
-import { normalizeVisitorId } from '../../inbound-email/visitor-tag.js';
+import { normalizeVisitorId } from '../../visitor-id/id.js';
 
 const fold = (s: string) => s.trim().toLowerCase();
 
@@ -37,11 +43,8 @@ export function keptFields(deal: DealChange, keep: string[]): CrmField[] {
   return keep.length === 0 ? deal.fields : deal.fields.filter((f) => matches(f, keep));
 }
 
-/** `GA1.2.908899769.1600020018` (a raw _ga cookie) → `908899769.1600020018`. */
-export function gaClientId(raw: string): string {
-  const m = /^GA\d\.\d+\.(\d+\.\d+)$/.exec(raw.trim());
-  return m ? m[1]! : raw.trim();
-}
+/** `GA1.2.908899769.1600020018` (a raw _ga cookie) or `908899769.1600020018` → `908899769.1600020018`; '' for anything else. */
+export { gaClientId };
 
 export type IdentityIds = {
   visitor_id: string;
@@ -56,20 +59,28 @@ export type IdentityIds = {
   phones: string[];
 };
 
+type IdName = keyof typeof CRM_ID_FIELDS;
+
+/** The fields an id is read from: the source's names first, then the contract's defaults it does not list. */
+function idFieldNames(cfg: SourceConfig['identityFields'], id: IdName): string[] {
+  const named = new Set(cfg[id].map(fold));
+  return [...cfg[id], ...CRM_ID_FIELDS[id].filter((n) => !named.has(fold(n)))];
+}
+
 export function identityIds(deal: DealChange, cfg: SourceConfig['identityFields']): IdentityIds {
-  const first = (names: string[]) => fieldValues(deal, names)[0]?.trim() ?? '';
-  const visitor = fieldValues(deal, cfg.visitor_id).map(normalizeVisitorId).find((v) => v !== null) ?? '';
-  const ga = first(cfg.ga_cid);
-  const ym = first(cfg.ym_uid);
+  const values = (id: IdName) => fieldValues(deal, idFieldNames(cfg, id)).map((v) => v.trim());
+  /** The first of the id's values that its rule accepts ('' when none does). */
+  const valid = (id: IdName, rule: (v: string) => string | null) => values(id).map(rule).find((v) => v) ?? '';
+  const first = (id: IdName) => values(id)[0] ?? '';
   return {
-    visitor_id: visitor,
-    ga_cid: ga ? gaClientId(ga) : '',
-    ym_uid: /^\d{6,30}$/.test(ym) ? ym : '',
-    utm_source: first(cfg.utm_source),
-    utm_medium: first(cfg.utm_medium),
-    utm_campaign: first(cfg.utm_campaign),
-    utm_term: first(cfg.utm_term),
-    utm_content: first(cfg.utm_content),
+    visitor_id: valid('visitor_id', normalizeVisitorId),
+    ga_cid: valid('ga_cid', ID_RULES.ga_cid),
+    ym_uid: valid('ym_uid', ID_RULES.ym_uid),
+    utm_source: first('utm_source'),
+    utm_medium: first('utm_medium'),
+    utm_campaign: first('utm_campaign'),
+    utm_term: first('utm_term'),
+    utm_content: first('utm_content'),
     emails: [...deal.emails, ...fieldValues(deal, cfg.email)],
     phones: [...deal.phones, ...fieldValues(deal, cfg.phone)],
   };

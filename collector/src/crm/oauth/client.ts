@@ -1,6 +1,7 @@
 // What the amoCRM and Zoho API clients share: a bearer token that is refreshed
 // when it is about to expire (or the API says it is invalid), stored, and one
 // retry of the request with the new token.
+import { parseCrmJson } from '../json.js';
 import type { Tokens, TokenStore } from './tokens.js';
 
 export class ApiError extends Error {
@@ -22,7 +23,7 @@ export async function requestJson(url: string, init: RequestInit): Promise<ApiRe
   let body: unknown = null;
   if (text) {
     try {
-      body = JSON.parse(text);
+      body = parseCrmJson(text);
     } catch {
       body = text;
     }

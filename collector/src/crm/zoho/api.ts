@@ -1,6 +1,6 @@
 // Zoho CRM API client: the OAuth refresh against the data centre's accounts
-// server (its answer names the api_domain), reading a deal back after a
-// Notifications API callback, the Stage pick list's forecast types, and the
+// server (its answer names the api_domain), reading a deal or a lead back after
+// a Notifications API callback, the Stage pick list's forecast types, and the
 // Notifications API subscription (channels expire and are renewed).
 import type { ZohoSource } from '../config/schema.js';
 import { ApiError, OAuthClient, requestJson } from '../oauth/client.js';
@@ -10,9 +10,19 @@ type ZohoApiConfig = NonNullable<ZohoSource['api']>;
 type TokenAnswer = { access_token?: string; api_domain?: string; expires_in?: number; error?: string };
 
 export type ZohoRecord = Record<string, unknown>;
+/** The two modules whose records are funnel records: Deals (`Stage`) and Leads (`Lead_Status`). */
+export type ZohoModule = 'Deals' | 'Leads';
+
+/**
+ * How often a stage missing from the Stage pick list may send the client to read
+ * the list again: an admin adds closing stages at any time, but a flood of
+ * records with a stage Zoho does not have must not become a flood of API calls.
+ */
+export const STAGE_REREAD_MS = 60_000;
 
 export class ZohoApi extends OAuthClient {
   private forecasts: Map<string, string> | null = null;
+  private lastReread = -Infinity;
 
   constructor(
     sourceId: string,
@@ -58,19 +68,32 @@ export class ZohoApi extends OAuthClient {
     return domain.replace(/\/+$/, '');
   }
 
-  /** The deal record, or null when Zoho no longer has it. */
-  async getDeal(id: string): Promise<ZohoRecord | null> {
-    const res = await this.authorized((t) => `${this.base(t)}/crm/v7/Deals/${encodeURIComponent(id)}`);
+  /** The record of a deal or a lead, or null when Zoho no longer has it. */
+  async getRecord(module: ZohoModule, id: string): Promise<ZohoRecord | null> {
+    const path = `/crm/v7/${module}/${encodeURIComponent(id)}`;
+    const res = await this.authorized((t) => `${this.base(t)}${path}`);
     if (res.status === 204 || res.status === 404) return null;
     const data = (res.body as { data?: unknown[] } | null)?.data;
-    if (res.status !== 200 || !Array.isArray(data)) throw new ApiError(`Zoho GET /crm/v7/Deals/${id} answered ${res.status}`, res.status);
+    if (res.status !== 200 || !Array.isArray(data)) throw new ApiError(`Zoho GET ${path} answered ${res.status}`, res.status);
     const record = data[0];
     return typeof record === 'object' && record !== null ? (record as ZohoRecord) : null;
   }
 
-  /** Stage name → forecast type (`Open`, `Closed Won`, `Closed Lost`), read once. */
-  async stageForecasts(): Promise<Map<string, string>> {
-    if (this.forecasts) return this.forecasts;
+  /**
+   * The forecast type (`Open`, `Closed Won`, `Closed Lost`) of a Deals stage.
+   * The pick list is read once; a stage missing from it (an admin added it
+   * since) makes the client read it again, at most once per STAGE_REREAD_MS.
+   */
+  async stageForecast(stage: string): Promise<string | undefined> {
+    if (!this.forecasts) this.forecasts = await this.readForecasts();
+    else if (!this.forecasts.has(stage) && Date.now() - this.lastReread >= STAGE_REREAD_MS) {
+      this.lastReread = Date.now();
+      this.forecasts = await this.readForecasts();
+    }
+    return this.forecasts.get(stage);
+  }
+
+  private async readForecasts(): Promise<Map<string, string>> {
     const res = await this.authorized((t) => `${this.base(t)}/crm/v7/settings/fields?module=Deals`);
     const fields = (res.body as { fields?: { api_name?: string; pick_list_values?: { actual_value?: string; display_value?: string; forecast_type?: string }[] }[] } | null)?.fields;
     if (res.status !== 200 || !Array.isArray(fields)) throw new ApiError(`Zoho GET /crm/v7/settings/fields answered ${res.status}`, res.status);
@@ -81,17 +104,16 @@ export class ZohoApi extends OAuthClient {
         if (v.display_value) map.set(v.display_value, v.forecast_type);
       }
     }
-    this.forecasts = map;
     return map;
   }
 
-  /** Subscribes (or renews) the channel that sends every Deals change to notifyUrl. */
+  /** Subscribes (or renews) the channel that sends every Deals and Leads change to notifyUrl. */
   async watch(w: { channelId: string; notifyUrl: string }, token: string, expiresAt: Date): Promise<void> {
     const body = {
       watch: [
         {
           channel_id: w.channelId,
-          events: ['Deals.all'],
+          events: ['Deals.all', 'Leads.all'],
           channel_expiry: expiresAt.toISOString().replace(/\.\d{3}Z$/, '+00:00'),
           token,
           notify_url: w.notifyUrl,
