@@ -40,3 +40,12 @@ export function campaignOf(landing: { get(name: string): string | null | undefin
  * (`tl_vt`), the collector in the visit window's Redis key.
  */
 export const freshLanding = (campaign: string, current: string): boolean => !!campaign && campaign != current;
+
+/**
+ * Query parameters of a URL, or of a touch's landing URL (`<landing> <referrer>`:
+ * the query ends at a space), percent-decoded, repeated names: the first wins;
+ * empty for anything without a query, undefined included. Never throws.
+ */
+export function queryOf(url: string | undefined): URLSearchParams {
+  return new URLSearchParams(/^[^?# ]*\?([^# ]*)/.exec(url!)?.[1]);
+}

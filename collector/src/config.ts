@@ -2,6 +2,7 @@
 // validated before anything starts: a bad or missing value stops the process with
 // a message that names the variable.
 import { z } from 'zod';
+import { VISIT_WINDOW_SECONDS } from '../../contract/campaign.js';
 import { CURRENCY, parseFixedRates, type ReportMoney } from './currency/rate.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -65,7 +66,7 @@ const schema = z.object({
   ATTRIBUTION_MAX_AGE_SECONDS: int(0, 86_400).default(0),
   /** Hit pipeline (collector/src/pipeline): sites, privacy, throttles, durability. See README. */
   SITES: z.string().optional(),
-  VISIT_THROTTLE_SECONDS: int(0, 86_400).default(600),
+  VISIT_THROTTLE_SECONDS: int(0, 86_400).default(VISIT_WINDOW_SECONDS),
   RATE_LIMIT_PER_MINUTE: int(0, 100_000_000).default(600),
   IP_MODE: z.enum(['hash', 'anonymize']).default('hash'),
   BOT_FILTER: z.enum(['on', 'off']).default('on'),

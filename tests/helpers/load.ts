@@ -2,6 +2,7 @@
 // ids the collector acknowledged (204). Fault tests compare those ids with what
 // ClickHouse holds.
 import { randomBytes } from 'node:crypto';
+import { ALPHABET } from '../../contract/ids.js';
 
 export const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
@@ -12,12 +13,11 @@ export const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (K
  * minutes is throttled (answered 204, not stored), which a test comparing
  * acknowledged with stored ids would read as a lost hit.
  */
-const ID_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 let visitors = randomBytes(1)[0]! * 31 ** 4;
 const nextVisitor = () => {
   let n = visitors++;
   let id = '';
-  for (let i = 0; i < 6; i++, n = Math.floor(n / 31)) id = ID_ALPHABET[n % 31] + id;
+  for (let i = 0; i < 6; i++, n = Math.floor(n / 31)) id = ALPHABET[n % 31] + id;
   return id;
 };
 

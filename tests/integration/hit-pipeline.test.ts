@@ -9,6 +9,7 @@ import { hashEmail, hashPhone } from '../../collector/src/identity/hash.js';
 import { eventually, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { startCollector, type RunningCollector } from '../helpers/collector.js';
 import { REDIS_URL } from '../helpers/env.js';
+import { newVisitorId } from '../helpers/ids.js';
 import { BROWSER_UA, visitHit } from '../helpers/load.js';
 
 const IDENTITY_KEY = 'pipeline-test-identity-key';
@@ -107,7 +108,7 @@ describe('hit pipeline (open installation: no SITES)', () => {
   });
 
   it('throttles a visitor to one visit per window, except a landing that brings another campaign than the current visit, and never throttles leads', async () => {
-    const v = Array.from(randomBytes(6), (b) => '23456789ABCDEFGHJKMNPQRSTUVWXYZ'[b % 31]).join('');
+    const v = newVisitorId();
     const spring = 'https://shop.example/?utm_source=yandex&utm_campaign=spring';
     const first = visitHit({ v });
     const again = visitHit({ v });
@@ -126,7 +127,7 @@ describe('hit pipeline (open installation: no SITES)', () => {
   });
 
   it('keeps each verdict with its own hit (the checks of a turn travel packed)', async () => {
-    const tag = Array.from(randomBytes(4), (b) => '23456789ABCDEFGHJKMNPQRSTUVWXYZ'[b % 31]).join('');
+    const tag = newVisitorId().slice(0, 4);
     // Visitor ids keep to their alphabet (tabs and newlines never reach the packed checks).
     const visitors = [`T${tag}2`, `N${tag}3`, `T${tag}4`, `Q${tag}5`];
     // Sent together, so their checks share one call to Redis.

@@ -1,4 +1,4 @@
-import { campaignOf, freshLanding } from '../../contract/campaign.js';
+import { campaignOf, freshLanding, queryOf as params } from '../../contract/campaign.js';
 
 // Where a visitor came from: the landing URL (with its UTM tags and click ids)
 // and the referrer. The first touch is kept once; the last non-direct touch is
@@ -15,14 +15,8 @@ export type Touch = string;
 /** The query parameters that make a campaign: UTM tags, then ad click ids (the contract's list, which the collector reads). */
 export { CAMPAIGN_PARAMS as CAMPAIGN } from '../../contract/campaign.js';
 
-/**
- * Query parameters of a URL or of a touch's landing URL (percent-decoded;
- * repeated names: the first wins); empty for anything without a query,
- * undefined included. Never throws.
- */
-export function params(url: string | undefined): URLSearchParams {
-  return new URLSearchParams(/^[^?# ]*\?([^# ]*)/.exec(url!)?.[1]);
-}
+/** Query parameters of a URL or of a touch's landing URL: the contract's reading, which the collector shares. */
+export { queryOf as params } from '../../contract/campaign.js';
 
 /** The campaign a URL or touch carries, as one comparable string (the contract's campaignOf); '' when it carries none. */
 export const campaign = (url: string | undefined): string => campaignOf(params(url));

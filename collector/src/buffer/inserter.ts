@@ -80,27 +80,27 @@ export class Inserter {
     const bytes = (s: Span) => body.subarray(starts[s.from], starts[s.to]);
     const refused: unknown[] = [];
     // Spans still to try, the next on top; the whole body was refused, so it starts split.
-    const todo: Span[] = [];
+    const pending: Span[] = [];
     const split = (s: Span) => {
       const mid = (s.from + s.to) >>> 1;
-      todo.push({ from: mid, to: s.to }, { from: s.from, to: mid });
+      pending.push({ from: mid, to: s.to }, { from: s.from, to: mid });
     };
     split({ from: 0, to: starts.length - 1 });
     /** Stops at an outage: the spans not yet stored, in order. */
     const interrupted = (reason: unknown) => {
       this.told(stream, refused);
-      const spans = todo.toReversed();
+      const spans = pending.toReversed();
       return { body: Buffer.concat(spans.map(bytes)), rows: spans.reduce((n, s) => n + s.to - s.from, 0), reason };
     };
-    while (todo.length > 0) {
-      const span = todo.at(-1)!;
+    while (pending.length > 0) {
+      const span = pending.at(-1)!;
       try {
         await this.o.insertStream(stream, bytes(span));
         this.stored(table, span.to - span.from, done);
       } catch (err) {
         if (!isRejectedData(err)) return interrupted(err);
         if (span.to - span.from > 1) {
-          todo.pop();
+          pending.pop();
           split(span);
           continue;
         }
@@ -113,7 +113,7 @@ export class Inserter {
         this.o.metrics.rejected.inc({ table });
         done.rejected++;
       }
-      todo.pop();
+      pending.pop();
     }
     this.told(stream, refused);
     return null;

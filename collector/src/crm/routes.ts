@@ -13,12 +13,12 @@
 //   GET|PUT /crm/config                       (admin) the CRM configuration
 //
 // Every route checks its sender (the URL secret, the admin token, the source)
-// before it reads a byte of the body (auth.ts, gatedBody).
+// before it reads a byte of the body (http/auth.ts, gatedBody).
 import { Router, type Request, type Response } from 'express';
 import type { Services } from '../services.js';
 import { leadFromApi } from './amocrm/webhook.js';
 import { parseAmoBody } from './amocrm/webhook.js';
-import { admit, bearer, bodyText, gatedBody, sameSecret, type Gate } from './auth.js';
+import { admit, bearer, bodyText, gatedBody, sameSecret, type Gate } from '../http/auth.js';
 import { CrmConfigError, type SourceConfig } from './config/schema.js';
 import { emptyResult, type IngestContext, type IngestResult } from './deals/ingest.js';
 import { csvToBody, dealsFromBody } from './import/rows.js';

@@ -30,14 +30,14 @@ export function idProblem(value: unknown, max: number): string | null {
  */
 export function illFormedPaths(value: unknown): string[] {
   const out: string[] = [];
-  const todo: [unknown, string[]][] = [[value, []]];
-  for (let item = todo.pop(); item; item = todo.pop()) {
+  const stack: [unknown, string[]][] = [[value, []]];
+  for (let item = stack.pop(); item; item = stack.pop()) {
     const [v, path] = item;
     if (typeof v === 'string' && !v.isWellFormed()) out.push(path.join('.') || '(top)');
     if (typeof v !== 'object' || v === null) continue;
     for (const [k, child] of Object.entries(v)) {
       if (!k.isWellFormed()) out.push([...path, k.toWellFormed()].join('.'));
-      todo.push([child, [...path, k.toWellFormed()]]);
+      stack.push([child, [...path, k.toWellFormed()]]);
     }
   }
   return out.sort();

@@ -7,7 +7,7 @@
 // the visitor to the sender's address (as a keyed hash) and to the deal.
 import { Router, type Request, type Response } from 'express';
 import { toDateTimeString } from '../clickhouse/sql.js';
-import { admit, sameSecret, type Gate } from '../crm/auth.js';
+import { admit, sameSecret, type Gate } from '../http/auth.js';
 import { insertLinks, type LinkRow } from '../crm/deals/store.js';
 import { hashEmail } from '../identity/hash.js';
 import type { Services } from '../services.js';

@@ -2,7 +2,7 @@
 // presenting it as `Authorization: Bearer <token>` is answered (compared in
 // constant time); the counters tell a competitor a site's traffic.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bearer, sameSecret } from '../crm/auth.js';
+import { bearer, sameSecret } from '../http/auth.js';
 import type { Metrics } from './registry.js';
 
 const json = (res: ServerResponse, status: number, error: string, extra: Record<string, string> = {}): void =>

@@ -11,7 +11,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { parseCostsCsv, parseCostsJson } from '../costs/parse.js';
 import { storeCosts } from '../costs/store.js';
-import { bearer, sameSecret } from '../crm/auth.js';
+import { bearer, sameSecret } from '../http/auth.js';
 import { parseRates, storeRates } from '../currency/upload.js';
 import type { Services } from '../services.js';
 import { buildReport } from './build.js';

@@ -9,7 +9,7 @@
 import { createHmac } from 'node:crypto';
 import type { CookieOptions, Request, Response } from 'express';
 import proxyaddr from 'proxy-addr';
-import { sameSecret } from '../crm/auth.js';
+import { sameSecret } from '../http/auth.js';
 
 export const SESSION_COOKIE = 'tl_reports';
 export const SESSION_SECONDS = 12 * 3600;

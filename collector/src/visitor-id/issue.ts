@@ -36,10 +36,14 @@ export async function issueVisitorId(redis: Redis, now = Date.now(), draw: () =>
 /**
  * Gives the ids claimed by earlier versions, which never expired, the lifetime
  * of a cookie set now: the longest any of them may still be in use unseen. One
- * seen on a hit meanwhile is renewed as usual. Runs once at start, a page of
- * keys at a time (SCAN), and leaves keys that already expire alone.
+ * seen on a hit meanwhile is renewed as usual. Runs at start until one pass
+ * has gone through, a page of keys at a time (SCAN), and leaves keys that
+ * already expire alone.
  */
 export async function expireLegacyIds(redis: Redis): Promise<number> {
+  // Every id claimed since expires by itself, so one whole pass is enough: a
+  // marker spares later starts a scan of every id.
+  if ((await redis.exists(LEGACY_IDS_EXPIRED)) === 1) return 0;
   const prefix = redis.options.keyPrefix ?? '';
   let cursor = '0';
   let given = 0;
@@ -55,5 +59,9 @@ export async function expireLegacyIds(redis: Redis): Promise<number> {
     if (legacy.length) await legacy.reduce((p, name) => p.expire(name, VISITOR_ID_TTL_SECONDS), redis.pipeline()).exec();
     given += legacy.length;
   } while (cursor !== '0');
+  await redis.set(LEGACY_IDS_EXPIRED, String(Date.now()));
   return given;
 }
+
+/** Set once the ids of earlier versions all expire (outside the `vid:` keys the scan reads). */
+const LEGACY_IDS_EXPIRED = 'vid-legacy-expired';

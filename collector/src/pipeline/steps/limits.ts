@@ -1,7 +1,7 @@
 // limits: the server-side 10-minute visit throttle and the per-IP rate limit,
 // in one Redis round trip per event-loop turn (limits/visit-limits.ts). Asked
 // after the steps, while the hit is being made durable; fails open.
-import { campaignOf } from '../../../../contract/campaign.js';
+import { campaignOf, queryOf } from '../../../../contract/campaign.js';
 import type { HitRow } from '../../hits/row.js';
 import type { LimitQuery } from '../../limits/visit-limits.js';
 import type { HitContext } from '../context.js';
@@ -27,7 +27,7 @@ export function limitQuery(ctx: HitContext): LimitQuery {
  */
 function landingOf(row: HitRow): { get(name: string): string | null } {
   if (row.click_id === '' && row.utm_source === '' && row.utm_medium === '' && row.utm_campaign === '' && row.utm_term === '' && row.utm_content === '') return NONE;
-  return new URLSearchParams(/^[^?#]*\?([^#]*)/.exec(row.url)?.[1]);
+  return queryOf(row.url);
 }
 
 const NONE = { get: () => null };
