@@ -22,7 +22,7 @@ export const METRIKA_FIELD = /* @__PURE__ */ HIDDEN_FIELDS[2]!;
  */
 export const CRM_ID_FIELDS = {
   visitor_id: [VISITOR_FIELD, 'visitor_id'],
-  ga_cid: [GA_FIELD, 'ga_cid', '_ga'],
+  ga_cid: [GA_FIELD, 'ga_cid', '_ga', 'gclientid'],
   ym_uid: [METRIKA_FIELD, 'ym_uid', '_ym_uid'],
   utm_source: ['utm_source'],
   utm_medium: ['utm_medium'],

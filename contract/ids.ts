@@ -22,6 +22,30 @@ export function visitorId(value: string | undefined): string {
   return /^[2-9A-HJKMNP-Z]{6}$/i.test(value!) ? value!.toUpperCase() : '';
 }
 
+/** What visitorCode ignores: a CRM field holding only these is empty, not a code typed wrong (global: for replace, not test). */
+export const TYPED_SEPARATORS = /[\s\p{Pd}\u00ad\u200b\u2060\u2212]/gu;
+
+/**
+ * A visitor id as a person types it: read out by a caller as a promo code and
+ * typed by a manager into a CRM field (`ab 23-cd`, `AB–23—CD`, ` ab23cd `).
+ * Forgiven besides case: spaces and invisible separators (Unicode White_Space,
+ * NBSP and the narrow one, zero-width space, word joiner, soft hyphen), dashes
+ * (Unicode dash punctuation \p{Pd}: hyphen, en and em dash…, and the minus
+ * sign), and full-width Latin letters and digits (a CJK input method in
+ * full-width mode types the same keys as these). Nothing else: 0/O/1/I/L are in
+ * no id, so a typed O meant as a 0 has no right reading and stays invalid, like
+ * Cyrillic look-alikes, other punctuation, superscripts. '' when it is none.
+ * Not for the tracker: ids it writes are exact, read by visitorId (this one is
+ * never imported there, so the bundle does not carry it).
+ */
+export function visitorCode(value: string | undefined): string {
+  return visitorId(
+    value
+      ?.replace(TYPED_SEPARATORS, '')
+      .replace(/[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)),
+  );
+}
+
 /**
  * A GA client id, `908899769.1600020018`, from the `_ga` cookie
  * (`GA1.2.908899769.1600020018`) or as the tracker's hidden field carries it;

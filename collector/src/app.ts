@@ -6,7 +6,7 @@ import { crmRouter } from './crm/routes.js';
 import { healthHandler } from './health/route.js';
 import { finalErrorHandler } from './http/errors.js';
 import { inboundEmailRouter } from './inbound-email/route.js';
-import { TRACKER_FILE } from './paths.js';
+import { HOOKS_FILE, TRACKER_FILE } from './paths.js';
 import { reportsRouter } from './reports/route.js';
 import type { Services } from './services.js';
 import { visitorIdHandler } from './visitor-id/route.js';
@@ -22,10 +22,13 @@ export function createApp(svc: Services): Express {
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' }, contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.get('/healthz', healthHandler(svc));
   // The tracker lives at one stable URL; browsers revalidate it hourly so a new
-  // release reaches every site within the hour.
-  app.get('/t.js', (_req, res) => {
-    res.sendFile(TRACKER_FILE, { maxAge: '1h', headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
-  });
+  // release reaches every site within the hour. h.js: the platform hooks, which
+  // the tracker loads from beside itself where a platform is seen.
+  for (const [path, file] of [['/t.js', TRACKER_FILE], ['/h.js', HOOKS_FILE]] as const) {
+    app.get(path, (_req, res) => {
+      res.sendFile(file, { maxAge: '1h', headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
+    });
+  }
   app.use(crmRouter(svc), inboundEmailRouter(svc));
   app.use(reportsRouter(svc));
   app.get('/vid', visitorIdHandler(svc));

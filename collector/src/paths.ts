@@ -17,3 +17,5 @@ function findRoot(from: string): string {
 export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const MIGRATIONS_DIR = join(ROOT, 'collector', 'migrations');
 export const TRACKER_FILE = join(ROOT, 'dist', 'tracker', 't.js');
+/** The platform hooks the tracker loads where a platform is seen. */
+export const HOOKS_FILE = join(ROOT, 'dist', 'tracker', 'h.js');

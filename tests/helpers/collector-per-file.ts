@@ -1,6 +1,9 @@
 // The usual frame of a test file against the built collector: a fresh database
 // and a collector on it, started before the file's tests and stopped (and the
 // database dropped) after them.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { freshDatabase, type TestDatabase } from './clickhouse.js';
 import { startCollector, type RunningCollector } from './collector.js';
@@ -31,4 +34,20 @@ export function collectorPerFile(env: (db: TestDatabase) => Record<string, strin
       return c!;
     },
   };
+}
+
+/**
+ * collectorPerFile with a CRM configuration (`crm.json` in a directory of its
+ * own, given as CRM_CONFIG), the directory removed after the file's tests.
+ */
+export function crmCollectorPerFile(config: unknown, env: (db: TestDatabase) => Record<string, string> = () => ({})): CollectorOfFile {
+  let dir: string | undefined;
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return collectorPerFile(async (db) => {
+    dir = await mkdtemp(join(tmpdir(), 'tl-crm-'));
+    await writeFile(join(dir, 'crm.json'), JSON.stringify(config));
+    return { CRM_CONFIG: join(dir, 'crm.json'), ...env(db) };
+  });
 }

@@ -1,16 +1,15 @@
 // What could not be used of a CRM delivery is said, never stored in silence:
-// a status that maps to no stage, a malformed visitor / Metrika / GA id, a deal
+// a status that maps to no stage, a visitor id that is none even as typed
+// (crm-visitor-code.test.ts), a malformed Metrika / GA id, a deal
 // with no id at all to attribute it by. Each is named in the delivery's reply,
 // counted in a metric and listed by the admin GET /crm/status (with the last
 // deliveries); the configuration check warns about statuses seen in deliveries
 // and still missing from the mapping. Real amoCRM and import bodies through the
 // built collector, the real ClickHouse and Redis.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
-import { startCollector, type RunningCollector } from '../helpers/collector.js';
+import { describe, expect, it } from 'vitest';
+import { ALPHABET } from '../../contract/ids.js';
+import { amoLeadPairs, amoWebhookBody } from '../helpers/amocrm-webhook.js';
+import { crmCollectorPerFile } from '../helpers/collector-per-file.js';
 import { readMetrics } from '../helpers/metrics-text.js';
 
 const AMO_SECRET = 'amo_status_secret_0123456789';
@@ -35,40 +34,22 @@ const CONFIG = {
 type Unusable = { record: string; reason: string; detail: string; pipeline?: string; status?: string };
 type Reply = { stored: number; refused: { record: string; reason: string }[]; unusable: Unusable[] };
 
-/** A lead of an amoCRM webhook, as amoCRM writes it (`leads[status][0][…]`), with custom fields [id, name, value]. */
-function lead(action: string, i: number, id: string, status: string, fields: [string, string, string][]): [string, string][] {
-  const p = `leads[${action}][${i}]`;
-  const pairs: [string, string][] = [
-    [`${p}[id]`, id],
-    [`${p}[name]`, `Deal ${id}`],
-    [`${p}[status_id]`, status],
-    [`${p}[old_status_id]`, '20067736'],
-    [`${p}[price]`, '15000'],
-    [`${p}[last_modified]`, String(Math.floor(Date.now() / 1000) - 60)],
-    [`${p}[date_create]`, '1700000000'],
-    [`${p}[pipeline_id]`, PIPELINE],
-    [`${p}[account_id]`, '17769199'],
-  ];
-  fields.forEach(([fid, name, value], j) => {
-    pairs.push([`${p}[custom_fields][${j}][id]`, fid], [`${p}[custom_fields][${j}][name]`, name], [`${p}[custom_fields][${j}][values][0][value]`, value]);
-  });
-  return pairs;
-}
+/** A lead of an amoCRM webhook (helpers/amocrm-webhook.ts), its status changed from stage 1. */
+const lead = (action: string, i: number, id: string, status: string, fields: [string, string, string][]) =>
+  amoLeadPairs(action, i, { id, status, pipeline: PIPELINE, oldStatus: '20067736', fields });
 
 describe('what could not be used of a CRM delivery', () => {
-  let db: TestDatabase;
-  let collector: RunningCollector;
-  let dir: string;
+  const f = crmCollectorPerFile(CONFIG, () => ({ CRM_ADMIN_TOKEN: ADMIN, IDENTITY_KEY: 'test-identity-key-0123456789' }));
   const auth = { Authorization: `Bearer ${ADMIN}` };
 
   const amo = (...leads: [string, string][][]) =>
-    fetch(`${collector.url}/crm/amocrm/amo/${AMO_SECRET}`, {
+    fetch(`${f.c.url}/crm/amocrm/amo/${AMO_SECRET}`, {
       method: 'POST',
-      body: new URLSearchParams([['account[subdomain]', 'apfitness'], ['account[id]', '17769199'], ...leads.flat()]).toString(),
+      body: amoWebhookBody(CONFIG.sources.amo.account, ...leads),
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     });
   const status = async () => {
-    const res = await fetch(`${collector.url}/crm/status`, { headers: auth });
+    const res = await fetch(`${f.c.url}/crm/status`, { headers: auth });
     expect(res.status).toBe(200);
     return (await res.json()) as {
       unusable: Record<string, Record<string, number>>;
@@ -77,24 +58,6 @@ describe('what could not be used of a CRM delivery', () => {
       deliveries: { source: string; door: string; stored: number; unusable: Unusable[]; refused: unknown[] }[];
     };
   };
-
-  beforeAll(async () => {
-    db = await freshDatabase();
-    dir = await mkdtemp(join(tmpdir(), 'tl-crm-status-'));
-    await writeFile(join(dir, 'crm.json'), JSON.stringify(CONFIG));
-    collector = await startCollector({
-      CLICKHOUSE_DATABASE: db.name,
-      CRM_CONFIG: join(dir, 'crm.json'),
-      CRM_ADMIN_TOKEN: ADMIN,
-      IDENTITY_KEY: 'test-identity-key-0123456789',
-      REDIS_PREFIX: `t_${db.name}:`,
-    });
-  });
-  afterAll(async () => {
-    await collector?.stop();
-    await db?.drop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
 
   it('names each record whose status maps to no stage, whose ids are malformed or which has no id at all, and stores the rest as before', async () => {
     const res = await amo(
@@ -108,12 +71,12 @@ describe('what could not be used of a CRM delivery', () => {
     expect(reply.stored).toBe(4);
     expect(reply.unusable).toEqual([
       { record: '7001', reason: 'unmapped_status', detail: `status "20067799" of pipeline "${PIPELINE}" maps to no funnel stage; stored with stage ""`, pipeline: PIPELINE, status: '20067799' },
-      { record: '7002', reason: 'malformed_id', detail: 'visitor_id "ab12cd!" is not a visitor id; dropped' },
+      { record: '7002', reason: 'visitor_id_invalid', detail: `visitor_id "ab12cd!" is not a visitor id (6 of ${ALPHABET}, spaces and dashes aside); dropped` },
       { record: '7002', reason: 'malformed_id', detail: 'ym_uid "not-a-metrika-id" is not a Metrika id; dropped' },
       { record: '7002', reason: 'no_identity', detail: 'no visitor, GA or Metrika id, e-mail, phone or contact: the deal cannot be attributed' },
       { record: '7003', reason: 'no_identity', detail: 'no visitor, GA or Metrika id, e-mail, phone or contact: the deal cannot be attributed' },
     ]);
-    const rows = await db.rows<{ deal_id: string; stage: string }>(`SELECT deal_id, stage FROM deals_current WHERE source = 'amo' ORDER BY deal_id`);
+    const rows = await f.db.rows<{ deal_id: string; stage: string }>(`SELECT deal_id, stage FROM deals_current WHERE source = 'amo' ORDER BY deal_id`);
     expect(rows).toEqual([
       { deal_id: '7001', stage: '' },
       { deal_id: '7002', stage: '2 Qualified' },
@@ -122,7 +85,7 @@ describe('what could not be used of a CRM delivery', () => {
     ]);
 
     const csv = 'id,status,updated_at,pipeline,amount,email\nA-1,paid,2024-06-02T09:00:00Z,shop,100.00,\nA-2,paid,2024-06-02T09:00:00Z,shop,200.00,buyer@example.com\n';
-    const imported = await fetch(`${collector.url}/crm/import/shop/${IMPORT_SECRET}/deals.csv`, { method: 'POST', body: csv, headers: { 'Content-Type': 'text/csv' } });
+    const imported = await fetch(`${f.c.url}/crm/import/shop/${IMPORT_SECRET}/deals.csv`, { method: 'POST', body: csv, headers: { 'Content-Type': 'text/csv' } });
     expect(imported.status).toBe(200);
     expect(((await imported.json()) as Reply).unusable).toEqual([
       { record: 'A-1', reason: 'no_identity', detail: 'no visitor, GA or Metrika id, e-mail, phone or contact: the deal cannot be attributed' },
@@ -130,18 +93,19 @@ describe('what could not be used of a CRM delivery', () => {
   });
 
   it('counts them in a metric, by source and reason', async () => {
-    const m = await readMetrics(collector.url);
+    const m = await readMetrics(f.c.url);
     expect(m.get('throughline_crm_records_unusable_total{source="amo",reason="unmapped_status"}')).toBe(1);
-    expect(m.get('throughline_crm_records_unusable_total{source="amo",reason="malformed_id"}')).toBe(2);
+    expect(m.get('throughline_crm_records_unusable_total{source="amo",reason="visitor_id_invalid"}')).toBe(1);
+    expect(m.get('throughline_crm_records_unusable_total{source="amo",reason="malformed_id"}')).toBe(1);
     expect(m.get('throughline_crm_records_unusable_total{source="amo",reason="no_identity"}')).toBe(2);
     expect(m.get('throughline_crm_records_unusable_total{source="shop",reason="no_identity"}')).toBe(1);
   });
 
   it('lists them with the last deliveries at the admin GET /crm/status', async () => {
-    expect((await fetch(`${collector.url}/crm/status`)).status).toBe(401);
-    expect((await fetch(`${collector.url}/crm/status`, { headers: { Authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+    expect((await fetch(`${f.c.url}/crm/status`)).status).toBe(401);
+    expect((await fetch(`${f.c.url}/crm/status`, { headers: { Authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
     const s = await status();
-    expect(s.unusable).toEqual({ amo: { unmapped_status: 1, malformed_id: 2, no_identity: 2 }, shop: { no_identity: 1 } });
+    expect(s.unusable).toEqual({ amo: { unmapped_status: 1, visitor_id_invalid: 1, malformed_id: 1, no_identity: 2 }, shop: { no_identity: 1 } });
     expect(s.unmapped_statuses).toMatchObject([{ source: 'amo', pipeline: PIPELINE, status: '20067799', seen: 1 }]);
     expect(s.deliveries.map((d) => [d.source, d.door, d.stored, d.unusable.length])).toEqual([
       ['shop', 'import', 2, 1],
@@ -150,7 +114,7 @@ describe('what could not be used of a CRM delivery', () => {
   });
 
   it('warns, at PUT /crm/config and in the status, of a status seen in deliveries that the mapping still leaves out', async () => {
-    const put = (config: unknown) => fetch(`${collector.url}/crm/config`, { method: 'PUT', body: JSON.stringify(config), headers: auth });
+    const put = (config: unknown) => fetch(`${f.c.url}/crm/config`, { method: 'PUT', body: JSON.stringify(config), headers: auth });
     const warning = `sources.amo.pipelines.${PIPELINE}: status "20067799" was seen in 1 delivered record and maps to no funnel stage`;
     expect((await status()).config_warnings).toEqual([warning]);
     const same = await put(CONFIG);

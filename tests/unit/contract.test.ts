@@ -18,7 +18,7 @@ import { limitQuery } from '../../collector/src/pipeline/steps/limits.js';
 import { ALPHABET, randomVisitorId } from '../../collector/src/visitor-id/id.js';
 import { FIELDS, fieldValues } from '../../tracker/src/forms.js';
 import { gaClientId, visitorId, ymUid } from '../../tracker/src/ids.js';
-import { tagMailto } from '../../tracker/src/mailto.js';
+import { plusMailto, tagMailto } from '../../tracker/src/mailto.js';
 import { campaign, CAMPAIGN, nextTouches } from '../../tracker/src/touches.js';
 
 const HOST = 'shop.example';
@@ -66,9 +66,9 @@ describe('the visitor id: one alphabet and one normaliser', () => {
         const vid = visitorId(raw);
         expect(wireHit({ v: vid, g: '', y: '' }, `https://${HOST}/`).visitorId).toBe(vid);
         expect(identityIds(dealOf(posted({ v: vid, g: '', y: '' }, `https://${HOST}/`)), source.identityFields).visitor_id).toBe(vid);
-        const subject = decodeURIComponent(/subject=([^&]*)/.exec(tagMailto('mailto:sales@site.ru?subject=Hello', vid, false))![1]!);
+        const subject = decodeURIComponent(/subject=([^&]*)/.exec(tagMailto('mailto:sales@site.ru?subject=Hello', vid))![1]!);
         expect(extractVisitorId(['sales@site.ru'], `Re: [Срочно] ${subject}`)).toBe(vid);
-        const plus = tagMailto('mailto:sales@site.ru', vid, true).slice('mailto:'.length);
+        const plus = plusMailto('mailto:sales@site.ru', vid).slice('mailto:'.length);
         expect(extractVisitorId([`Sales <${plus}>`], 'Question')).toBe(vid);
       }),
     );

@@ -10,6 +10,12 @@ describe('hit wire format', () => {
     expect(isWireError(h)).toBe(false);
     expect(h).toMatchObject({ siteId: 'demo', kind: 'visit', eventId: 'abcdefgh12', gaCid: '1.2', ymUid: '33', visitorId: '' });
   });
+  it('takes the page host name as the site when the tag names none (the tracker then sends no s)', () => {
+    const { s: _s, ...bare } = good;
+    expect(parseHit(JSON.stringify({ ...bare, u: 'https://WWW.Shop.example:8443/a?b=1' }))).toMatchObject({ siteId: 'www.shop.example' });
+    expect(isWireError(parseHit(JSON.stringify({ ...bare, u: 'not a url' })))).toBe(true);
+    expect(isWireError(parseHit(JSON.stringify({ ...bare, u: 7 })))).toBe(true);
+  });
   it.each([
     ['not json', 'malformed_json'],
     ['[1,2]', 'malformed_json'],

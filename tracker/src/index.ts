@@ -5,31 +5,39 @@
 // inside `guard`, so nothing the tracker does can throw into the host page.
 import { collectorBase, type Config } from './config.js';
 import { getCookie, setCookie } from './cookies.js';
-import { fieldValues, fillForm, leadProps } from './forms.js';
+import { FIELDS, fieldValues, fillForm, leadProps } from './forms.js';
+import type { Inner, PageApi } from './hooks/inner.js';
 import { gaClientId, visitorId, ymUid } from './ids.js';
-import { plusAddresses, tagMailto } from './mailto.js';
 import { automated, CONSENT_COOKIE, OPT_OUT_COOKIE, privacySignal } from './manners.js';
+import { d, loc, w } from './page.js';
 import { shouldSendVisit } from './throttle.js';
-import { nextTouches, type Touch } from './touches.js';
+import { nextTouches, params, UTM, type Touch } from './touches.js';
 import { send, type Hit } from './transport.js';
 
-const w = window as unknown as Window & { throughline?: (command: string) => void };
-const d = document;
-const loc = location;
 const on = <E extends Event>(target: EventTarget, type: string, fn: (e: E) => unknown, capture?: boolean) =>
   target.addEventListener(type, guard(fn) as EventListener, capture);
 
-function guard<A extends unknown[]>(fn: (...a: A) => unknown): (...a: A) => void {
+function guard<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R | undefined {
   return (...a) => {
     try {
-      fn(...a);
+      return fn(...a);
     } catch {
       // never into the host page
     }
   };
 }
 
-function start(config: Config, base: string): void {
+/**
+ * Platform signs: where one is seen, the core loads the platform hooks (h.js,
+ * tracker/src/hooks/), which know what the DOM does not show. Checked at every
+ * scan, as platforms appear late: an iframe (embedded forms, chat widgets, a
+ * vendor's form frame), the mount points of React and Vue apps (#root, #__next,
+ * #app: their forms keep state the DOM does not), Bitrix24's and Tilda's forms,
+ * and contact links (mailto:, tel:, the visitor code), whose features live there.
+ */
+const platform = () => d.querySelector('iframe,#root,#app,.t-form,.tl-code,[href^=mail i],[href^=tel i],[data-b24-form],[src*=jivo],[src*=carrot]');
+
+function start(config: Config, base: string, api: PageApi): void {
   const days = +config.days! || 90; // lifetime of the touches
   let vid = '';
   let ref = d.referrer;
@@ -37,27 +45,43 @@ function start(config: Config, base: string): void {
   const keep = (name: string, t?: Touch) => t && setCookie(name, t, days);
   const ids = () => ({ v: vid, g: gaClientId(getCookie(config.gaCookie || '_ga')), y: ymUid(getCookie('_ym_uid')) });
   const hit = (k: Hit['k'], p?: Record<string, string>) =>
-    send(base, { s: config.site || loc.hostname, k, e: ('' + Math.random()).slice(2) + Date.now(), t: Date.now(), u: loc.href, r: ref, ...ids(), p });
+    send(base, { s: config.site, k, e: ('' + Math.random()).slice(2) + Date.now(), t: Date.now(), u: loc.href, r: ref, ...ids(), p });
 
-  const fill = (form: HTMLFormElement) => fillForm(form, fieldValues(ids(), getCookie('tl_ft'), getCookie('tl_lt')), config);
-  const link = (a: HTMLAnchorElement | HTMLAreaElement) => {
-    const tagged = tagMailto(a.href, vid, config.mailto == 'plus');
-    if (vid && tagged != a.href) a.href = tagged;
+  const current = () => fieldValues(ids(), getCookie('tl_ft'), getCookie('tl_lt'));
+  const fill = (form: HTMLFormElement) => fillForm(form, current(), config, x.e);
+  // One lead per submission: a platform that submits by two paths (a submit
+  // event, then form.submit(); a click, then its own success event) reports the
+  // same element twice within moments.
+  const lead = (el: Element & { tl?: number }) => {
+    if (!(el.tl! > Date.now() - 2e3)) {
+      el.tl = Date.now();
+      hit('lead', leadProps(el as HTMLFormElement));
+    }
   };
   const scan = () => {
     for (const f of d.forms) guard(fill)(f);
-    for (const a of d.links) guard(link)(a);
+    // The platform hooks, once, where a platform is seen (or a page API call is left to them).
+    if (!x.h && (api.q || platform())) {
+      x.h = 1;
+      d.head.append(Object.assign(d.createElement('script'), { src: base + 'h.js' }));
+    }
   };
+  const x: Inner = (api.x = { f: fill, l: lead, c: current, t: hit, n: FIELDS } as Inner);
   const submitted = guard((form: HTMLFormElement) => {
     fill(form);
-    hit('lead', leadProps(form));
+    lead(form);
   });
 
   const visit = guard(() => {
     const now = Date.now();
     const [first, last, fresh] = nextTouches(getCookie('tl_ft'), getCookie('tl_lt'), loc.href.slice(0, 1e3) + ' ' + ref.slice(0, 500), loc.host);
     keep('tl_ft', first);
-    keep('tl_lt', last);
+    if (last) {
+      keep('tl_lt', last);
+      // The last touch's UTM tags as the cookies other tools read (amoCRM's form loader, CRM plugins); a tag it lacks is removed.
+      const tags = params(last);
+      for (const tag of UTM) setCookie(tag, tags.get(tag) || '', tags.get(tag) ? days : -1);
+    }
     if (shouldSendVisit(+getCookie('tl_vt')!, now, fresh)) {
       setCookie('tl_vt', now, 1);
       hit('visit');
@@ -83,25 +107,6 @@ function start(config: Config, base: string): void {
           submitted(this);
           submit.call(this);
         };
-        on(
-          d,
-          'click',
-          (e) => {
-            const a = (e.target as Element).closest('a')!;
-            if (/^tel:/i.test(a.href)) hit('tel', { tel: decodeURIComponent(a.href.slice(4)) });
-          },
-          true,
-        );
-        if (vid && config.mailto == 'plus') {
-          on(d, 'copy', (e: ClipboardEvent) => {
-            const text = '' + getSelection();
-            const tagged = plusAddresses(text, vid);
-            if (tagged != text) {
-              e.clipboardData!.setData('text/plain', tagged);
-              e.preventDefault();
-            }
-          });
-        }
         // Watching the page three times a second catches, in fewer bytes than
         // wrapping history methods and observing mutations: single-page-app
         // navigation (pushState, replaceState, popstate, hash links; the previous
@@ -127,20 +132,28 @@ function start(config: Config, base: string): void {
 // Start: read the configuration and run, unless consent is awaited, a privacy
 // signal is honoured, or the visitor opted out. The page's switch,
 // throughline('consent' | 'optout' | 'optin'), keeps its answer in a cookie,
-// so the next pages know it before any script of the page has run.
+// so the next pages know it before any script of the page has run. Calls the
+// page queued before the script loaded (README's stub) are run in order.
 guard(() => {
   const script = d.currentScript as HTMLScriptElement;
   const config: Config = script.dataset;
+  const queued = w.throughline?.q || [];
   let started = 0;
   const go = () => {
     if (!started && !(config.consent == 'wait' && !getCookie(CONSENT_COOKIE)) && !automated() && !(config.dnt != null && privacySignal()) && !getCookie(OPT_OUT_COOKIE)) {
       started = 1;
-      start(config, collectorBase(script.src));
+      start(config, collectorBase(script.src), api);
     }
   };
-  w.throughline = guard((command: string) => {
-    setCookie(command == 'consent' ? CONSENT_COOKIE : OPT_OUT_COOKIE, 1, command == 'optin' ? -1 : 400);
-    go();
-  });
+  const api: PageApi = (w.throughline = guard(function (command: string) {
+    // throughline('ids', …) is the platform hooks' to answer: kept for them.
+    // eslint-disable-next-line prefer-rest-params
+    if (command == 'ids') (api.q ||= []).push(arguments);
+    else {
+      setCookie(command == 'consent' ? CONSENT_COOKIE : OPT_OUT_COOKIE, 1, command == 'optin' ? -1 : 400);
+      go();
+    }
+  }) as PageApi);
   go();
+  for (const args of queued) api(...(args as [string]));
 })();

@@ -17,19 +17,19 @@ export function plusAddresses(text: string, id: string): string {
 }
 
 /**
- * Puts the visitor id into a mailto: href (any letter case, several recipients,
- * existing subject/body/cc kept). Idempotent: a tagged href comes back as it is.
- * Anything that is not a mailto: href is returned unchanged.
+ * Puts the visitor id into a mailto: href as a subject tag (any letter case,
+ * several recipients, existing subject/body/cc kept): `[AB23CD] ` before the
+ * subject, or the tag as the subject. Idempotent: a tagged href comes back as
+ * it is. Anything that is not a mailto: href is returned unchanged.
  */
-export function tagMailto(href: string, id: string, plus: boolean): string {
+export function tagMailto(href: string, id: string): string {
   const tag = encodeURIComponent(TAG_OPEN + id + TAG_CLOSE); // the contract's subjectTag, percent-encoded: %5BAB23CD%5D
-  return !/^mailto:/i.test(href)
+  return !/^mailto:/i.test(href) || href.toUpperCase().includes(tag)
     ? href
-    : plus
-      ? href.replace(/^[^?]*/, (to) => plusAddresses(to, id))
-      : /[?&]subject=/i.test(href)
-        ? href.replace(/([?&]subject=)([^&]*)/i, (m, key: string, subject: string) =>
-            subject.toUpperCase().includes(tag) ? m : key + tag + (subject && '%20') + subject,
-          )
-        : href + (href.includes('?') ? '&' : '?') + 'subject=' + tag;
+    : /[?&]subject=/i.test(href)
+      ? href.replace(/[?&]subject=/i, (key) => key + tag + '%20')
+      : href + (href.includes('?') ? '&' : '?') + 'subject=' + tag;
 }
+
+/** A mailto: href with every recipient plus-tagged (plus mode: hooks/plus.ts). */
+export const plusMailto = (href: string, id: string): string => (/^mailto:/i.test(href) ? href.replace(/^[^?]*/, (to) => plusAddresses(to, id)) : href);

@@ -13,7 +13,7 @@ import { campaignOf, freshLanding, queryOf as params } from '../../contract/camp
 export type Touch = string;
 
 /** The query parameters that make a campaign: UTM tags, then ad click ids (the contract's list, which the collector reads). */
-export { CAMPAIGN_PARAMS as CAMPAIGN } from '../../contract/campaign.js';
+export { CAMPAIGN_PARAMS as CAMPAIGN, UTM_TAGS as UTM } from '../../contract/campaign.js';
 
 /** Query parameters of a URL or of a touch's landing URL: the contract's reading, which the collector shares. */
 export { queryOf as params } from '../../contract/campaign.js';

@@ -3,7 +3,7 @@
 // unload. When the browser refuses the beacon (its queue is full, or beacons
 // are disabled), an image GET carries the same JSON in its query: p.gif?d=<hit>.
 export type Hit = {
-  s: string;
+  s?: string;
   k: 'visit' | 'lead' | 'tel';
   e: string;
   t: number;

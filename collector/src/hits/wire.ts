@@ -2,7 +2,7 @@
 // (every byte of the tracker is paid by every visitor). This file is the one
 // declaration of that format; everything after it works on HitInput.
 //
-//   s  site id                       (required)
+//   s  site id                       (absent: the page URL's host name)
 //   k  kind: visit | lead | tel       (required)
 //   e  client event id, 8-64 chars    (required; makes retries idempotent)
 //   t  client time, epoch ms          (required)
@@ -85,6 +85,8 @@ export function checkHit(o: unknown): HitInput | WireError {
     return { reason: 'malformed_json', detail: 'body is not a JSON object' };
   }
   const h = o as Record<string, unknown>;
+  // A tag without data-site sends none: the site is the page's host name (the tracker saves the bytes).
+  if (h.s === undefined && typeof h.u === 'string') h.s = URL.parse(h.u)?.hostname;
   if (typeof h.s !== 'string' || !SITE_ID.test(h.s)) return { reason: 'invalid_site', detail: 's: site id required' };
   if (typeof h.k !== 'string' || !KINDS.has(h.k)) return { reason: 'invalid_kind', detail: 'k: visit, lead or tel' };
   if (typeof h.e !== 'string' || !EVENT_ID.test(h.e)) return { reason: 'invalid_event_id', detail: 'e: 8-64 of [A-Za-z0-9_-]' };

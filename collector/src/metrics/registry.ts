@@ -51,7 +51,7 @@ export function createMetrics() {
   });
   const crmUnusable = new Counter({
     name: 'throughline_crm_records_unusable_total',
-    help: 'CRM records not used (refused) or stored without what attribution needs (a status mapped to no stage, a malformed id, no id at all), by source and reason',
+    help: 'CRM records not used (refused) or stored without what attribution needs (a status mapped to no stage, a visitor id that is none even as typed, a malformed id, no id at all), by source and reason',
     labelNames: ['source', 'reason'] as const,
     registers: [registry],
   });

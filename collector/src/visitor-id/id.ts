@@ -18,8 +18,9 @@ export function randomVisitorId(): string {
 
 /**
  * The id in its stored form (upper-case), or null when it is not a visitor id.
- * Whitespace around it is forgiven (a cookie, a CRM field or an e-mail header
- * may add it), nothing else.
+ * Whitespace around it is forgiven (a cookie or an e-mail header may add it),
+ * nothing else. A CRM field, where a person may have typed the id, is read with
+ * the contract's visitorCode (spaces and dashes inside forgiven too).
  */
 export function normalizeVisitorId(value: string): string | null {
   return visitorId(value.length === ID_LENGTH ? value : value.trim()) || null;

@@ -72,6 +72,23 @@ describe('filling a form', () => {
     expect(value(f, 'utm_source')).toBe('google');
   });
 
+  it('finds the fields builders render: bracketed and prefixed names, ids, a class on the field or its wrapper', () => {
+    const f = form(
+      '<input type="hidden" name="form_fields[tl_vid]" id="form-field-tl_vid">' + // Elementor
+        '<div class="gfield gfield--type-hidden tl_ga"><input type="hidden" name="input_5" id="input_1_5"></div>' + // Gravity
+        '<input type="hidden" name="your-utm_source">' + // prefixed
+        '<input type="hidden" name="field_7" id="f-utm_medium">' + // id
+        '<input type="hidden" name="field_8" class="x utm_campaign">' + // class on the field
+        '<input type="hidden" name="tl_first_landing">',
+    );
+    fillForm(f, fieldValues(ids, first, last), same);
+    const data = Object.fromEntries(new FormData(f));
+    expect(data).toMatchObject({ 'form_fields[tl_vid]': 'AB23CD', input_5: ids.g, 'your-utm_source': 'yandex', field_7: 'cpc', field_8: 'brand', tl_first_landing: firstLanding });
+    // Nothing appended for a value that found its field; a near name is not our field.
+    for (const name of ['tl_vid', 'tl_ga', 'utm_source', 'utm_medium', 'utm_campaign', 'tl_landing']) expect(f.querySelectorAll(`[name="${name}"]`).length, name).toBe(name === 'tl_landing' ? 1 : 0);
+    expect(value(f, 'tl_landing')).toBe(lastLanding);
+  });
+
   it('never overwrites a value the visitor typed', () => {
     const f = form('<input name="utm_source"><textarea name="tl_landing"></textarea>');
     (f.elements.namedItem('utm_source') as HTMLInputElement).value = 'a friend told me';
@@ -97,10 +114,10 @@ describe('lead properties', () => {
   it('finds a phone by field type or name, the first one filled', () => {
     const f = form('<input name="your-phone" value=""><input name="tel_main" value="8 800 555 35 35"><input name="phone2" value="12">');
     expect(leadProps(f).phone).toBe('8 800 555 35 35');
-    expect(leadProps(form('<input name="comment" value="8 800 555 35 35">')).phone).toBe('');
+    expect(leadProps(form('<input name="comment" value="8 800 555 35 35">')).phone).toBeUndefined();
   });
   it('reads attributes, not properties clobbered by fields named id/name/action', () => {
     document.body.innerHTML = '<form><input name="id" value="x"><input name="name" value="y"><input name="action" value="z"></form>';
-    expect(leadProps(document.forms[0]!)).toEqual({ id: '', name: '', action: '', email: '', phone: '' });
+    expect(leadProps(document.forms[0]!)).toEqual({ id: '', name: '', action: '' });
   });
 });

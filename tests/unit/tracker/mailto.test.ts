@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { plusAddresses, tagMailto } from '../../../tracker/src/mailto.js';
+import { plusAddresses, plusMailto, tagMailto } from '../../../tracker/src/mailto.js';
 
 const ID = 'AB23CD';
 
 describe('mailto subject tag', () => {
-  const tag = (href: string) => tagMailto(href, ID, false);
+  const tag = (href: string) => tagMailto(href, ID);
 
   it('adds a subject when there is none', () => {
     expect(tag('mailto:sales@site.ru')).toBe('mailto:sales@site.ru?subject=%5BAB23CD%5D');
@@ -15,7 +15,8 @@ describe('mailto subject tag', () => {
       'mailto:sales@site.ru?subject=%5BAB23CD%5D%20Training&cc=boss@site.ru&body=Hello%20there',
     );
     expect(tag('mailto:sales@site.ru?body=x&Subject=%D0%A2%D0%B5%D0%BC%D0%B0')).toBe('mailto:sales@site.ru?body=x&Subject=%5BAB23CD%5D%20%D0%A2%D0%B5%D0%BC%D0%B0');
-    expect(tag('mailto:sales@site.ru?subject=')).toBe('mailto:sales@site.ru?subject=%5BAB23CD%5D');
+    // an empty subject: the tag and a space, which mail clients trim
+    expect(tag('mailto:sales@site.ru?subject=')).toBe('mailto:sales@site.ru?subject=%5BAB23CD%5D%20');
   });
   it('decodes to the subject a mail client shows', () => {
     const href = tag('mailto:sales@site.ru?subject=%D0%A2%D0%B5%D0%BC%D0%B0');
@@ -35,7 +36,7 @@ describe('mailto subject tag', () => {
 });
 
 describe('mailto plus addressing', () => {
-  const plus = (href: string) => tagMailto(href, ID, true);
+  const plus = (href: string) => plusMailto(href, ID);
 
   it('tags the address, lower-case, keeping the query', () => {
     expect(plus('mailto:sales@site.ru')).toBe('mailto:sales+ab23cd@site.ru');

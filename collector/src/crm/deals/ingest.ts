@@ -33,7 +33,7 @@ export type IngestResult = {
   refused: Refusal[];
   /** Records stored without a broken part of them, each with what was dropped. */
   warnings: Refusal[];
-  /** Records stored but not usable in full: a status mapped to no stage, a malformed id, no id at all (status/unusable.ts). */
+  /** Records stored but not usable in full: a status mapped to no stage, an invalid visitor id or malformed id, no id at all (status/unusable.ts). */
   unusable: Unusable[];
 };
 

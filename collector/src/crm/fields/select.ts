@@ -4,15 +4,16 @@
 // or code, compared without case. The ids are read by the shared contract's
 // rules and, besides the names a source configures, always under the names the
 // tracker's hidden fields carry them (contract/fields.ts), so a deal created
-// from the site's form is joined to its visitor with no configuration.
+// from the site's form is joined to its visitor with no configuration. The
+// visitor id may also have been typed by a person (a caller's promo code), so it
+// is read as typed: case, spaces and dashes forgiven (contract visitorCode).
 import { CRM_ID_FIELDS } from '../../../../contract/fields.js';
-import { gaClientId } from '../../../../contract/ids.js';
+import { gaClientId, visitorCode } from '../../../../contract/ids.js';
 import { ID_RULES } from '../../identity/ids.js';
 import type { CrmField, DealChange } from '../change.js';
 import type { SourceConfig } from '../config/schema.js';
 import type { CompiledFormula } from './calculated.js';
 import { toNumber } from './calculated.js';
-import { normalizeVisitorId } from '../../visitor-id/id.js';
 
 const fold = (s: string) => s.trim().toLowerCase();
 
@@ -59,7 +60,7 @@ export type IdentityIds = {
   phones: string[];
 };
 
-type IdName = keyof typeof CRM_ID_FIELDS;
+export type IdName = keyof typeof CRM_ID_FIELDS;
 
 /** The fields an id is read from: the source's names first, then the contract's defaults it does not list. */
 function idFieldNames(cfg: SourceConfig['identityFields'], id: IdName): string[] {
@@ -67,13 +68,18 @@ function idFieldNames(cfg: SourceConfig['identityFields'], id: IdName): string[]
   return [...cfg[id], ...CRM_ID_FIELDS[id].filter((n) => !named.has(fold(n)))];
 }
 
+/** The values of the fields an id is read from, trimmed: what identityIds reads and status/unusable.ts checks. */
+export function idValues(deal: DealChange, cfg: SourceConfig['identityFields'], id: IdName): string[] {
+  return fieldValues(deal, idFieldNames(cfg, id)).map((v) => v.trim());
+}
+
 export function identityIds(deal: DealChange, cfg: SourceConfig['identityFields']): IdentityIds {
-  const values = (id: IdName) => fieldValues(deal, idFieldNames(cfg, id)).map((v) => v.trim());
+  const values = (id: IdName) => idValues(deal, cfg, id);
   /** The first of the id's values that its rule accepts ('' when none does). */
   const valid = (id: IdName, rule: (v: string) => string | null) => values(id).map(rule).find((v) => v) ?? '';
   const first = (id: IdName) => values(id)[0] ?? '';
   return {
-    visitor_id: valid('visitor_id', normalizeVisitorId),
+    visitor_id: valid('visitor_id', visitorCode),
     ga_cid: valid('ga_cid', ID_RULES.ga_cid),
     ym_uid: valid('ym_uid', ID_RULES.ym_uid),
     utm_source: first('utm_source'),

@@ -1,17 +1,23 @@
 // What of a stored deal cannot be used, named instead of stored in silence:
-//   unmapped_status  its status maps to no funnel stage: it is stored with stage ""
-//                    and counts in no stage of the funnel until the mapping knows it;
-//   malformed_id     a visitor or Metrika id field holds something that is no such
-//                    id (a typo, a template left unfilled): the id is dropped;
-//   no_identity      it carries no visitor, GA or Metrika id, e-mail, phone or
-//                    contact: nothing can ever tie it to a visit.
+//   unmapped_status     its status maps to no funnel stage: it is stored with stage ""
+//                       and counts in no stage of the funnel until the mapping knows it;
+//   visitor_id_invalid  a visitor-id field holds something that is no visitor id
+//                       even as typed (spaces, dashes and case forgiven): mostly a
+//                       caller's promo code mistyped by a manager, so it has a reason
+//                       of its own (the sales team fixes it, not the site's developer),
+//                       named even when another field gave the deal a visitor id;
+//   malformed_id        a GA or Metrika id field holds something that is no such
+//                       id (a template left unfilled) and no other field gave one;
+//   no_identity         it carries no visitor, GA or Metrika id, e-mail, phone or
+//                       contact: nothing can ever tie it to a visit.
 // A refused record (not stored at all) is named in the reply's `refused`.
 import type { DealChange } from '../change.js';
 import type { SourceConfig } from '../config/schema.js';
 import type { DealRow } from '../deals/store.js';
-import { fieldValues } from '../fields/select.js';
+import { ALPHABET, ID_LENGTH, TYPED_SEPARATORS, visitorCode } from '../../../../contract/ids.js';
+import { idValues, type IdName } from '../fields/select.js';
 
-export const UNUSABLE_REASONS = ['unmapped_status', 'malformed_id', 'no_identity'] as const;
+export const UNUSABLE_REASONS = ['unmapped_status', 'visitor_id_invalid', 'malformed_id', 'no_identity'] as const;
 export type UnusableReason = (typeof UNUSABLE_REASONS)[number];
 
 export type Unusable = {
@@ -40,12 +46,14 @@ export function unusableOf(record: string, change: DealChange, source: SourceCon
     const detail = `status ${shown(row.status_id)} of pipeline ${shown(row.pipeline_id)} maps to no funnel stage; stored with stage ""`;
     out.push({ record, reason: 'unmapped_status', detail, pipeline: row.pipeline_id, status: row.status_id });
   }
-  const given = (names: string[]) => fieldValues(change, names).map((v) => v.trim()).filter(Boolean);
-  const visitors = given(source.identityFields.visitor_id);
-  if (visitors.length && !row.visitor_id) note('malformed_id', `visitor_id ${shown(visitors[0]!)} is not a visitor id; dropped`);
-  const ym = given(source.identityFields.ym_uid);
+  // The fields the ids were read from (select.ts), the contract's default names among them.
+  const given = (id: IdName) => idValues(change, source.identityFields, id).filter(Boolean);
+  // A field of only spaces and dashes is a manager's "no code", not a code typed wrong.
+  const typed = new Set(given('visitor_id').filter((v) => v.replace(TYPED_SEPARATORS, '') !== ''));
+  for (const v of typed) if (!visitorCode(v)) note('visitor_id_invalid', `visitor_id ${shown(v)} is not a visitor id (${ID_LENGTH} of ${ALPHABET}, spaces and dashes aside); dropped`);
+  const ym = given('ym_uid');
   if (ym.length && !row.ym_uid) note('malformed_id', `ym_uid ${shown(ym[0]!)} is not a Metrika id; dropped`);
-  const ga = given(source.identityFields.ga_cid);
+  const ga = given('ga_cid');
   if (ga.length && !row.ga_cid) note('malformed_id', `ga_cid ${shown(ga[0]!)} is not a GA client id; dropped`);
   const ids = [row.visitor_id, row.ga_cid, row.ym_uid, ...row.email_hashes, ...row.phone_hashes, ...row.contact_ids];
   if (!ids.some(Boolean)) note('no_identity', NO_IDENTITY_DETAIL);

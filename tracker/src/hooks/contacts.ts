@@ -1,0 +1,46 @@
+// Contact links: the e-mail and phone features, which a page without such
+// links does not pay for (the core loads h.js on the first mailto:, tel: or
+// `tl-code` element). mailto: links carry the visitor id as a subject tag, or
+// in plus mode (data-mailto="plus" on the tracker's tag) as plus-addressing,
+// and addresses copied from the page are plus-tagged too; a click on a tel:
+// link is a `tel` event; elements of class `tl-code` show the visitor id, for
+// a caller to read out to a sales manager, who types it into the CRM's
+// visitor-id field (README, "Phone sales"). Links and codes added later are
+// taken at the next scan.
+import { plusAddresses, plusMailto, tagMailto } from '../mailto.js';
+import type { Inner } from './inner.js';
+
+export function contacts(x: Inner): void {
+  const d = document;
+  const plus = d.querySelector('script[data-mailto=plus]');
+  const id = () => x.c()[0]!;
+  x.s.push(() => {
+    if (id()) {
+      for (const a of d.links) {
+        const tagged = (plus ? plusMailto : tagMailto)(a.href, id());
+        if (tagged != a.href) a.href = tagged;
+      }
+      for (const e of d.getElementsByClassName('tl-code')) if (e.textContent != id()) e.textContent = id();
+    }
+  });
+  x.o(
+    d,
+    'click',
+    (e) => {
+      const a = (e.target as Element).closest('a')!;
+      if (/^tel:/i.test(a.href)) x.t('tel', { tel: decodeURIComponent(a.href.slice(4)) });
+    },
+    true,
+  );
+  if (plus) {
+    // (no visitor id: plusAddresses throws, the guard keeps the copy as it is)
+    x.o(d, 'copy', (e: ClipboardEvent) => {
+      const text = '' + getSelection();
+      const tagged = plusAddresses(text, id());
+      if (tagged != text) {
+        e.clipboardData!.setData('text/plain', tagged);
+        e.preventDefault();
+      }
+    });
+  }
+}
