@@ -15,7 +15,7 @@ export const TRACKER_BUDGET = 2048;
  * today (BENCHMARKS.md), so the build holds them at this ceiling, which only
  * goes down.
  */
-export const TRACKER_WITH_HOOKS_BUDGET = 3700;
+export const TRACKER_WITH_HOOKS_BUDGET = 3560;
 
 /** Bytes as `gzip -9 < file | wc -c` measures them (GNU gzip; zlib's level 9 differs by a few bytes). */
 const gzipSize = (code) => execFileSync('gzip', ['-9'], { input: code }).length;

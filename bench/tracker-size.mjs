@@ -40,14 +40,14 @@ console.log(`h.js: ${dist('h.js').length} B minified, ${hooks} B gzip -9; t.js +
 
 // Each hook alone: h.js built from an entry that runs only that hook.
 const INDEX = new URL('../tracker/src/hooks/index.ts', import.meta.url);
-const VARIANT = new URL('../tracker/src/hooks/variant.ts', import.meta.url);
+const VARIANT = new URL(`../tracker/src/hooks/variant-${process.pid}.ts`, import.meta.url);
 const index = readFileSync(INDEX, 'utf8');
 const list = /for \(const hook of \[([^\]]*)\]/.exec(index);
 const names = list[1].split(',').map((n) => n.trim());
 async function hooksWith(only) {
   writeFileSync(VARIANT, index.replace(list[0], `for (const hook of [${only.join(', ')}]`));
   try {
-    const config = bundle('variant', 'tracker/src/hooks/variant.ts');
+    const config = bundle('variant', `tracker/src/hooks/variant-${process.pid}.ts`);
     const build = await rollup({ input: config.input, plugins: config.plugins.filter((p) => p.name !== 'size-budget'), onwarn: () => {} });
     const { output } = await build.generate({ format: 'iife' });
     return gzip(output[0].code);

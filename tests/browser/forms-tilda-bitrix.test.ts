@@ -203,8 +203,9 @@ describe('Bitrix24 CRM forms', () => {
     const hooks = await timing(page, `${pf.collector.url}/h.js`);
     const app = await timing(page, `${pf.other}/bitrix/js/crm/form/app.js`);
     expect(hooks.end).toBeLessThan(app.start);
-    // The model has them before anything is sent (set at b24:form:init).
-    expect(await model(page, 'tl_vid')).toBe(vid);
+    // The model has them before anything is sent: the hooks' scan sets them
+    // within 300 ms of the form's making (and every submit sets them again).
+    await until(async () => (await model(page, 'tl_vid')) == vid);
     await fill(page, IVAN);
     const kept = await send(page);
     expect(kept.properties).toMatchObject({ tl_vid: vid, tl_ga: GA_ID, utm_source: 'google' });

@@ -24,12 +24,11 @@ export function plusAddresses(text: string, id: string): string {
  */
 export function tagMailto(href: string, id: string): string {
   const tag = encodeURIComponent(TAG_OPEN + id + TAG_CLOSE); // the contract's subjectTag, percent-encoded: %5BAB23CD%5D
+  // One replace: the leftmost of an existing subject and the end of the href.
   return !/^mailto:/i.test(href) || href.toUpperCase().includes(tag)
     ? href
-    : /[?&]subject=/i.test(href)
-      ? href.replace(/[?&]subject=/i, (key) => key + tag + '%20')
-      : href + (href.includes('?') ? '&' : '?') + 'subject=' + tag;
+    : href.replace(/([?&]subject=)|$/i, (m, key?: string) => (key ? key + tag + '%20' : (href.includes('?') ? '&' : '?') + 'subject=' + tag));
 }
 
-/** A mailto: href with every recipient plus-tagged (plus mode: hooks/plus.ts). */
+/** A mailto: href with every recipient plus-tagged (plus mode: hooks/contacts.ts). */
 export const plusMailto = (href: string, id: string): string => (/^mailto:/i.test(href) ? href.replace(/^[^?]*/, (to) => plusAddresses(to, id)) : href);

@@ -13,19 +13,15 @@ type Callback = (ids: Record<string, string>) => void;
 export function api(x: Inner): void {
   const w = window as unknown as { throughline: PageApi };
   const core = w.throughline;
-  const answer = (command: string, callback?: Callback) => {
-    if (command != 'ids') return core(command);
-    const ids = x.v();
-    if (callback) {
-      try {
-        callback(ids);
-      } catch {
-        // the page's callback throwing is the page's affair, not ours to pass on
-      }
+  // The values are known by now: h.js comes once the visitor id is settled.
+  const answer = (command: string, callback?: Callback) => (command != 'ids' ? core(command) : (callback?.(x.v()), x.v()));
+  w.throughline = Object.assign(answer as PageApi, { x });
+  // Each queued call on its own: a page's callback that throws spoils no other.
+  for (const args of core.q || []) {
+    try {
+      answer(...(args as unknown as [string, Callback?]));
+    } catch {
+      // the page's callback, not ours to pass on
     }
-    return ids;
-  };
-  const queued = core.q || [];
-  w.throughline = Object.assign(answer as PageApi, { x, q: undefined });
-  for (const args of queued) answer(...(args as unknown as [string, Callback?]));
+  }
 }
