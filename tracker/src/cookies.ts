@@ -28,8 +28,7 @@ export function getCookie(name: string): string | undefined {
  */
 let domain: string | undefined;
 function registrableDomain(): string {
-  const probe = '' + Math.random();
-  if (!domain) for (let labels = loc.hostname.split('.'), i = labels.length; getCookie('tl_d') != probe && i--; ) d.cookie = 'tl_d=' + probe + ';path=/;domain=' + (domain = labels.slice(i).join('.'));
+  if (!domain) for (let probe = '' + Math.random(), labels = loc.hostname.split('.'), i = labels.length; getCookie('tl_d') != probe && i--; ) d.cookie = 'tl_d=' + probe + ';path=/;domain=' + (domain = labels.slice(i).join('.'));
   return domain!;
 }
 

@@ -133,7 +133,7 @@ function start(config: Config, base: string, api: PageApi): void {
 // signal is honoured, or the visitor opted out. The page's switch,
 // throughline('consent' | 'optout' | 'optin'), keeps its answer in a cookie,
 // so the next pages know it before any script of the page has run. Calls the
-// page queued before the script loaded (README's stub) are run in order.
+// page queued before the script loaded (README's queue snippet) are run in order.
 guard(() => {
   const script = d.currentScript as HTMLScriptElement;
   const config: Config = script.dataset;

@@ -3,7 +3,7 @@
 //                                   until the visitor id is settled
 //   throughline('ids', callback)    callback(values), once they are
 // The core keeps such calls (made before it loaded, through the README's
-// stub, or after) in `throughline.q` and loads h.js when it sees one; from
+// queue snippet, or after) in `throughline.q` and loads h.js when it sees one; from
 // here on the function answers them itself. Other commands (consent, optout,
 // optin) stay the core's.
 import type { Inner, PageApi } from './inner.js';

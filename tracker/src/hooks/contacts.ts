@@ -13,14 +13,15 @@ import type { Inner } from './inner.js';
 export function contacts(x: Inner): void {
   const d = document;
   const plus = d.querySelector('script[data-mailto=plus]');
-  const id = () => x.c()[0]!;
+  // The id read once per scan: x.c() reads the cookies and parses the touch.
   x.s.push(() => {
-    if (id()) {
+    const v = x.c()[0];
+    if (v) {
       for (const a of d.links) {
-        const tagged = (plus ? plusMailto : tagMailto)(a.href, id());
+        const tagged = (plus ? plusMailto : tagMailto)(a.href, v);
         if (tagged != a.href) a.href = tagged;
       }
-      for (const e of d.getElementsByClassName('tl-code')) if (e.textContent != id()) e.textContent = id();
+      for (const e of d.getElementsByClassName('tl-code')) if (e.textContent != v) e.textContent = v;
     }
   });
   x.o(
@@ -36,7 +37,7 @@ export function contacts(x: Inner): void {
     // (no visitor id: plusAddresses throws, the guard keeps the copy as it is)
     x.o(d, 'copy', (e: ClipboardEvent) => {
       const text = '' + getSelection();
-      const tagged = plusAddresses(text, id());
+      const tagged = plusAddresses(text, x.c()[0]!);
       if (tagged != text) {
         e.clipboardData!.setData('text/plain', tagged);
         e.preventDefault();
