@@ -1,8 +1,11 @@
-// Builds the tracker into two minified IIFEs:
+// Builds the tracker into three minified IIFEs:
 //   dist/tracker/t.js  the core every page loads: at most 2,048 bytes gzip -9
 //   dist/tracker/h.js  the platform hooks, which the core loads only where a
 //                      platform is seen: t.js and h.js together at most 3,072
-// The build fails above either budget: every byte is paid by every visitor of
+//   dist/tracker/c.js  the contact features (mailto: and tel: links, the
+//                      visitor code), which the core loads only where contact
+//                      links are seen: t.js and c.js together at most 2,720
+// The build fails above any budget: every byte is paid by every visitor of
 // every site.
 import { execFileSync } from 'node:child_process';
 import resolve from '@rollup/plugin-node-resolve';
@@ -10,12 +13,8 @@ import terser from '@rollup/plugin-terser';
 import typescript from '@rollup/plugin-typescript';
 
 export const TRACKER_BUDGET = 2048;
-/**
- * The core and the hooks together. The aim is 3,072 bytes; the hooks weigh more
- * today (BENCHMARKS.md), so the build holds them at this ceiling, which only
- * goes down.
- */
-export const TRACKER_WITH_HOOKS_BUDGET = 3560;
+export const TRACKER_WITH_HOOKS_BUDGET = 3072;
+export const TRACKER_WITH_CONTACTS_BUDGET = 2720;
 
 /** Bytes as `gzip -9 < file | wc -c` measures them (GNU gzip; zlib's level 9 differs by a few bytes). */
 const gzipSize = (code) => execFileSync('gzip', ['-9'], { input: code }).length;
@@ -32,8 +31,10 @@ const sizeBudget = (name) => ({
       built[name] = gzipSize(chunk.code);
     }
     if (built.t > TRACKER_BUDGET) this.error(`t.js is ${built.t} bytes gzip -9, over the budget of ${TRACKER_BUDGET}`);
-    if (built.t && built.h && built.t + built.h > TRACKER_WITH_HOOKS_BUDGET) {
-      this.error(`t.js and h.js are ${built.t} + ${built.h} = ${built.t + built.h} bytes gzip -9, over the budget of ${TRACKER_WITH_HOOKS_BUDGET}`);
+    for (const [other, budget] of [['h', TRACKER_WITH_HOOKS_BUDGET], ['c', TRACKER_WITH_CONTACTS_BUDGET]]) {
+      if (built.t && built[other] && built.t + built[other] > budget) {
+        this.error(`t.js and ${other}.js are ${built.t} + ${built[other]} = ${built.t + built[other]} bytes gzip -9, over the budget of ${budget}`);
+      }
     }
   },
 });
@@ -46,7 +47,7 @@ export const bundle = (name, input) => ({
     resolve({ browser: true }),
     typescript({ tsconfig: 'tracker/tsconfig.json', outDir: 'dist/tracker', include: ['tracker/src/**/*.ts', 'contract/**/*.ts'] }),
     terser({
-      ecma: 2020,
+      ecma: 2021,
       compress: {
         passes: 3,
         unsafe: true,
@@ -67,4 +68,4 @@ export const bundle = (name, input) => ({
   ],
 });
 
-export default [bundle('t', 'tracker/src/index.ts'), bundle('h', 'tracker/src/hooks/index.ts')];
+export default [bundle('t', 'tracker/src/index.ts'), bundle('h', 'tracker/src/hooks/index.ts'), bundle('c', 'tracker/src/contacts/index.ts')];

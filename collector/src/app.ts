@@ -6,7 +6,7 @@ import { crmRouter } from './crm/routes.js';
 import { healthHandler } from './health/route.js';
 import { finalErrorHandler } from './http/errors.js';
 import { inboundEmailRouter } from './inbound-email/route.js';
-import { HOOKS_FILE, TRACKER_FILE } from './paths.js';
+import { TRACKER_FILES } from './paths.js';
 import { reportsRouter } from './reports/route.js';
 import type { Services } from './services.js';
 import { visitorIdHandler } from './visitor-id/route.js';
@@ -22,9 +22,9 @@ export function createApp(svc: Services): Express {
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' }, contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.get('/healthz', healthHandler(svc));
   // The tracker lives at one stable URL; browsers revalidate it hourly so a new
-  // release reaches every site within the hour. h.js: the platform hooks, which
-  // the tracker loads from beside itself where a platform is seen.
-  for (const [path, file] of [['/t.js', TRACKER_FILE], ['/h.js', HOOKS_FILE]] as const) {
+  // release reaches every site within the hour. The files it loads from beside
+  // itself (h.js, c.js) are served the same way.
+  for (const [path, file] of Object.entries(TRACKER_FILES)) {
     app.get(path, (_req, res) => {
       res.sendFile(file, { maxAge: '1h', headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
     });

@@ -16,6 +16,9 @@ function findRoot(from: string): string {
 
 export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const MIGRATIONS_DIR = join(ROOT, 'collector', 'migrations');
-export const TRACKER_FILE = join(ROOT, 'dist', 'tracker', 't.js');
-/** The platform hooks the tracker loads where a platform is seen. */
-export const HOOKS_FILE = join(ROOT, 'dist', 'tracker', 'h.js');
+/**
+ * The tracker's files, by the path the collector serves them at: the core every
+ * page loads, the platform hooks it loads where a platform is seen, and the
+ * contact features it loads where contact links are seen.
+ */
+export const TRACKER_FILES = Object.fromEntries(['t', 'h', 'c'].map((name) => [`/${name}.js`, join(ROOT, 'dist', 'tracker', `${name}.js`)]));

@@ -45,7 +45,6 @@ describe('cookies on the registrable domain', () => {
 
   async function visitor(): Promise<BrowserContext> {
     const context = await browser.newContext();
-    await context.addInitScript('window.__throughlineAllowAutomation = true');
     return context;
   }
   const cookiesOf = async (context: BrowserContext, host: string) => await context.cookies(`http://${host}:${port}/`);

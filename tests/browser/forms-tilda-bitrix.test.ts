@@ -198,11 +198,13 @@ describe('Bitrix24 CRM forms', () => {
     return { page, visitor, vid: await visitor.vid() };
   }
 
-  it('tracker first, form later (b24:form:init after the hooks run): the CRM gets the ids and utm_source as the form\'s properties; one lead', async () => {
+  it('tracker first, form later: the core loads the hooks once the form is shown (.b24-form), which find it in b24form.App.list(); the CRM gets the ids and utm_source as the form\'s properties; one lead', async () => {
     const { page, visitor, vid } = await open({ loaderDelayMs: 1500 });
-    const hooks = await timing(page, `${pf.collector.url}/h.js`);
+    const tracker = await timing(page, `${pf.collector.url}/t.js`);
     const app = await timing(page, `${pf.other}/bitrix/js/crm/form/app.js`);
-    expect(hooks.end).toBeLessThan(app.start);
+    const hooks = await timing(page, `${pf.collector.url}/h.js`);
+    expect(tracker.end).toBeLessThan(app.start);
+    expect(app.end).toBeLessThan(hooks.start);
     // The model has them before anything is sent: the hooks' scan sets them
     // within 300 ms of the form's making (and every submit sets them again).
     await until(async () => (await model(page, 'tl_vid')) == vid);

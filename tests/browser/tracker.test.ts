@@ -10,6 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoSite } from '../../demo-site/serve.js';
 import { launchChromium } from '../helpers/browser.js';
+import { quiet, until } from '../helpers/platform-site.js';
 import { eventually, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { freePort, startCollector, type RunningCollector } from '../helpers/collector.js';
 import { REDIS_URL } from '../helpers/env.js';
@@ -26,9 +27,9 @@ const PAGES = {
   ),
   '/dnt.html': trackerPage('data-dnt'),
   '/consent.html': trackerPage('data-consent="wait"'),
+  '/plain.html': trackerPage('', '<form><input name="email"></form>'),
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('tracker in Chromium', () => {
   const prefix = `t_${randomBytes(4).toString('hex')}:`;
@@ -58,10 +59,9 @@ describe('tracker in Chromium', () => {
     await db?.drop();
   });
 
-  /** A browser context as a visitor: automation allowed (the tracker skips it otherwise), cookies of other tools set. */
+  /** A browser context as a visitor (the browser runs without its automation flag: helpers/browser.ts), cookies of other tools set. */
   async function visitor(): Promise<BrowserContext> {
     const context = await browser.newContext();
-    await context.addInitScript('window.__throughlineAllowAutomation = true');
     await context.addCookies([
       { name: '_ga', value: 'GA1.2.908899769.1600020018', domain: 'localhost', path: '/' },
       { name: '_ym_uid', value: '1551977723718998723', domain: 'localhost', path: '/' },
@@ -78,13 +78,6 @@ describe('tracker in Chromium', () => {
     return hits;
   }
   const kind = (hits: SentHit[], k: string) => hits.filter((h) => h.k === k);
-  const until = async (cond: () => boolean, ms = 5000) => {
-    const end = Date.now() + ms;
-    while (!cond() && Date.now() < end) await sleep(50);
-    expect(cond()).toBe(true);
-  };
-  /** Waits long enough for a hit that should NOT come to have come. */
-  const quiet = () => sleep(1500);
   const formFields = (page: Page) =>
     page.evaluate(() => Object.fromEntries(new FormData(document.getElementById('lead') as HTMLFormElement).entries()) as Record<string, string>);
 
@@ -117,8 +110,9 @@ describe('tracker in Chromium', () => {
       tl_first_landing: landing,
     });
     expect(await page.locator('#lead input[name=utm_campaign]').count()).toBe(1);
-    // The mailto link carries the id the collector issued, and Redis holds that id.
-    expect(await page.getAttribute('#mail', 'href')).toBe(`mailto:sales@northwind.example?subject=%5B${vid}%5D%20Training`);
+    // The mailto link carries the id the collector issued (once c.js, which the
+    // core loads on seeing the link, has run), and Redis holds that id.
+    await until(async () => (await page.getAttribute('#mail', 'href')) == `mailto:sales@northwind.example?subject=%5B${vid}%5D%20Training`);
     expect(await redis.get(`vid:${vid}`)).toMatch(/^\d+$/);
 
     // A reload within 10 minutes sends no second visit, and asks no new id.
@@ -259,9 +253,33 @@ describe('tracker in Chromium', () => {
     await context.close();
   });
 
+  it('loads each file where it is needed: the core alone for plain forms, c.js once for contact links, h.js once for a platform', async () => {
+    const context = await visitor();
+    const page = await context.newPage();
+    const files: string[] = [];
+    page.on('request', (r) => void (r.url().startsWith(collector.url) && r.url().endsWith('.js') && files.push(r.url().slice(collector.url.length))));
+    const hits = hitsOf(page);
+    await page.goto(`${siteUrl}/plain.html`);
+    await until(() => kind(hits, 'visit').length === 1);
+    await quiet();
+    expect(files).toEqual(['/t.js']);
+    // Links added later: c.js at the next scan, once, and nothing else.
+    await page.evaluate(() => document.body.insertAdjacentHTML('beforeend', '<a href="tel:+74950000000">call</a><a href="mailto:a@b.example">write</a>'));
+    await until(() => files.includes('/c.js'));
+    await quiet();
+    expect(files).toEqual(['/t.js', '/c.js']);
+    // A platform (a frame) shown later: h.js, once.
+    await page.evaluate(() => document.body.append(document.createElement('iframe')));
+    await until(() => files.includes('/h.js'));
+    await quiet();
+    expect(files).toEqual(['/t.js', '/c.js', '/h.js']);
+    await context.close();
+  });
+
   it('sends nothing from an automated browser, under a honoured privacy signal, before consent or after opt-out', async () => {
-    // Automated browser, no override: nothing at all.
-    const robot = await browser.newContext();
+    // A Chromium that keeps its automation flag (navigator.webdriver): nothing at all.
+    const bot = await launchChromium({ automated: true });
+    const robot = await bot.newContext();
     const page = await robot.newPage();
     let requests = 0;
     page.on('request', (r) => void (r.url().startsWith(collector.url) && !r.url().endsWith('/t.js') && requests++));
@@ -269,7 +287,8 @@ describe('tracker in Chromium', () => {
     await quiet();
     expect(requests).toBe(0);
     expect(await page.getAttribute('#mail', 'href')).toBe('mailto:sales@northwind.example?subject=Training');
-    await robot.close();
+    expect(await page.evaluate(() => navigator.webdriver)).toBe(true);
+    await bot.close();
 
     // Global Privacy Control, the site asks to honour it: nothing.
     const gpc = await visitor();

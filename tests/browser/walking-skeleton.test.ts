@@ -33,7 +33,6 @@ describe('walking skeleton: browser -> tracker -> collector -> ClickHouse', () =
 
   it('finds the visit with its UTM tags and client ids in ClickHouse', async () => {
     const context = await browser.newContext();
-    await context.addInitScript('window.__throughlineAllowAutomation = true');
     await context.addCookies([
       { name: '_ga', value: 'GA1.2.908899769.1600020018', domain: 'localhost', path: '/' },
       { name: '_ym_uid', value: '1551977723718998723', domain: 'localhost', path: '/' },

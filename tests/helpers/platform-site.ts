@@ -99,7 +99,6 @@ export async function startPlatformSite(register: (apps: FixtureApps) => void, c
     },
     async visitor(opts = {}) {
       const context = await browser.newContext();
-      await context.addInitScript('window.__throughlineAllowAutomation = true');
       if (!opts.bare) {
         await context.addCookies([
           { name: '_ga', value: GA_COOKIE, domain: 'localhost', path: '/' },

@@ -18,7 +18,7 @@ import { limitQuery } from '../../collector/src/pipeline/steps/limits.js';
 import { ALPHABET, randomVisitorId } from '../../collector/src/visitor-id/id.js';
 import { FIELDS, fieldValues } from '../../tracker/src/forms.js';
 import { gaClientId, visitorId, ymUid } from '../../tracker/src/ids.js';
-import { plusMailto, tagMailto } from '../../tracker/src/mailto.js';
+import { plusMailto, tagMailto } from '../../tracker/src/contacts/mailto.js';
 import { campaign, CAMPAIGN, nextTouches } from '../../tracker/src/touches.js';
 
 const HOST = 'shop.example';

@@ -27,16 +27,6 @@ function guard<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R | und
   };
 }
 
-/**
- * Platform signs: where one is seen, the core loads the platform hooks (h.js,
- * tracker/src/hooks/), which know what the DOM does not show. Checked at every
- * scan, as platforms appear late: an iframe (embedded forms, chat widgets, a
- * vendor's form frame), the mount points of React and Vue apps (#root, #__next,
- * #app: their forms keep state the DOM does not), Bitrix24's and Tilda's forms,
- * and contact links (mailto:, tel:, the visitor code), whose features live there.
- */
-const platform = () => d.querySelector('iframe,#root,#app,.t-form,.tl-code,[href^=mail i],[href^=tel i],[data-b24-form],[src*=jivo],[src*=carrot]');
-
 function start(config: Config, base: string, api: PageApi): void {
   const days = +config.days! || 90; // lifetime of the touches
   let vid = '';
@@ -60,13 +50,25 @@ function start(config: Config, base: string, api: PageApi): void {
   };
   const scan = () => {
     for (const f of d.forms) guard(fill)(f);
-    // The platform hooks, once, where a platform is seen (or a page API call is left to them).
-    if (!x.h && (api.q || platform())) {
-      x.h = 1;
-      d.head.append(Object.assign(d.createElement('script'), { src: base + 'h.js' }));
-    }
+    // What the core loads where it is needed, by the signs a page shows, checked at
+    // every scan, as platforms and links appear late (each file once):
+    // - h.js, the platform hooks (tracker/src/hooks/), which know what the DOM does
+    //   not show: an iframe (embedded forms, a vendor's form frame), the mount
+    //   points of React and Vue apps (#root, #app: their forms keep state the DOM
+    //   does not), Tilda's and Bitrix24's forms, Jivo's and Carrot quest's
+    //   scripts, or a page API call left to them (`*`: any page).
+    // - c.js, the contact features (tracker/src/contacts/): mailto: and tel: links
+    //   and the visitor code's elements.
+    for (const [file, sign] of [
+      ['h', api.q ? '*' : 'iframe,#root,#app,.t-form,.b24-form,[src*=jivo],[src*=carrot]'],
+      ['c', '.tl-code,[href^=tel i],[href^=mail i]'],
+    ])
+      if (!x[file as 'h'] && d.querySelector(sign!)) {
+        x[file as 'h'] = 1;
+        d.head.append(Object.assign(d.createElement('script'), { src: base + file + '.js' }));
+      }
   };
-  const x: Inner = (api.x = { f: fill, l: lead, c: current, t: hit, n: FIELDS } as Inner);
+  const x: Inner = (api.x = { f: fill, l: lead, g: current, t: hit, o: on, n: FIELDS } as Inner);
   const submitted = guard((form: HTMLFormElement) => {
     fill(form);
     lead(form);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { plusAddresses, plusMailto, tagMailto } from '../../../tracker/src/mailto.js';
+import { plusAddresses, plusMailto, tagMailto } from '../../../tracker/src/contacts/mailto.js';
 
 const ID = 'AB23CD';
 

@@ -7,16 +7,16 @@ import { JSDOM, requestInterceptor, VirtualConsole, type DOMWindow } from 'jsdom
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../../collector/src/paths.js';
 
-const TRACKER = readFileSync(join(ROOT, 'dist', 'tracker', 't.js'));
-const HOOKS = readFileSync(join(ROOT, 'dist', 'tracker', 'h.js'));
 const COLLECTOR = 'https://collector.example/';
+/** The tracker's files as the collector serves them: the core, the platform hooks, the contact features. */
+const FILES = new Map(['t', 'h', 'c'].map((name) => [`${COLLECTOR}${name}.js`, readFileSync(join(ROOT, 'dist', 'tracker', `${name}.js`))]));
 
 /** The page loads the tracker from the collector; anything else it asks for is refused. */
 const resources = {
   interceptors: [
     requestInterceptor((request) =>
-      request.url === `${COLLECTOR}t.js` || request.url === `${COLLECTOR}h.js`
-        ? new Response(request.url.endsWith('t.js') ? TRACKER : HOOKS, { headers: { 'Content-Type': 'text/javascript' } })
+      FILES.has(request.url)
+        ? new Response(FILES.get(request.url), { headers: { 'Content-Type': 'text/javascript' } })
         : new Response(null, { status: 404 }),
     ),
   ],
@@ -39,14 +39,14 @@ async function open(body: string, prepare: (w: DOMWindow) => void = () => {}, ur
     resources,
     virtualConsole,
     beforeParse(w) {
-      Object.assign(w, { __throughlineAllowAutomation: true, fetch: async () => ({ text: async () => 'AB23CD' }) });
+      Object.assign(w, { fetch: async () => ({ text: async () => 'AB23CD' }) });
       Object.assign(w.navigator, { sendBeacon: (_url: string, data: string) => sent.push(JSON.parse(data) as Sent) > 0 });
       w.addEventListener('error', (e) => errors.push(e.error));
       prepare(w);
     },
   });
   await new Promise((r) => dom.window.addEventListener('load', r));
-  // (300 ms: the platform hooks, h.js, load after the first scan where a page shows contact links)
+  // (300 ms: the contact features, c.js, load after the first scan where a page shows contact links)
   await new Promise((r) => setTimeout(r, 300));
   return { w: dom.window, sent, errors, close: () => dom.window.close() };
 }

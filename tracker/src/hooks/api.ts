@@ -14,8 +14,9 @@ export function api(x: Inner): void {
   const w = window as unknown as { throughline: PageApi };
   const core = w.throughline;
   // The values are known by now: h.js comes once the visitor id is settled.
-  const answer = (command: string, callback?: Callback) => (command != 'ids' ? core(command) : (callback?.(x.v()), x.v()));
-  w.throughline = Object.assign(answer as PageApi, { x });
+  const answer = ((command: string, callback?: Callback) => (command != 'ids' ? core(command) : (callback?.(x.v()), x.v()))) as PageApi;
+  answer.x = x;
+  w.throughline = answer;
   // Each queued call on its own: a page's callback that throws spoils no other.
   for (const args of core.q || []) {
     try {

@@ -25,7 +25,7 @@ export function bitrix24(x: Inner): void {
   // app is there (after x.v(): reading the registry first costs 2 B more). Not a b24:form:init listener: it cost 13 B more and adds
   // nothing the CRM sees, as every send sets them again at its submit (below).
   x.s.push(set);
-  x.o(self, 'b24:form:send:success', () => (x.l as Lead)(f, (f.tl = 0)));
+  x.o(window, 'b24:form:send:success', () => (x.l as Lead)(f, (f.tl = 0)));
   // The form is a real <form> whose submit event fires on every attempt, valid
   // or not, and the core reports a lead per submit event. A capture listener on
   // window runs before the core's on document and before Bitrix's own, which
@@ -33,5 +33,5 @@ export function bitrix24(x: Inner): void {
   // goes too), and the form's `tl` (the core's once-per-2-s mark) is put far
   // ahead, so the core reports nothing; Bitrix's success event above clears it
   // and reports the lead, once per accepted send.
-  x.o(self, 'submit', (e) => (f = e.target as Claimed).closest('.b24-form') && (set(), (f.tl = 1 / 0)), true);
+  x.o(window, 'submit', (e) => (f = e.target as Claimed).closest('.b24-form') && (set(), (f.tl = 1 / 0)), true);
 }

@@ -13,46 +13,41 @@
 // scan hands the ids to a platform that has appeared, once per page.
 import type { Inner } from './inner.js';
 
-type Ids = Record<string, string>;
-type Page = {
-  jivo_api?: { setUserToken(token: string): void; setCustomData(fields: { key: string; content: string }[]): void };
-  carrotquest?: { identify(props: Ids, options: { parseCustomPropsType: boolean }): void };
-  amo_forms_params?: { setMeta?(meta: unknown): void };
-};
+/** The widgets' globals, as far as we call them: a method by name. */
+type Widgets = Record<string, Record<string, (...args: unknown[]) => void> | undefined>;
 
 export function chats(x: Inner): void {
-  const w = window as Window & Page;
-  let done = 0; // 1 Jivo, 2 Carrot quest, 4 amoCRM
-  // On the hooks' shared scan, which guards it.
+  const w = window as unknown as Widgets;
+  /** The methods already called: each once per page. */
+  const done: Record<string, number> = {};
   x.s.push(() => {
     // The ids and the last touch's UTM tags: 8 fields, within Jivo's 10.
     const e = Object.entries(x.v()).filter(([k]) => /^(tl_[vgy]|utm)/.test(k));
     const v = Object.fromEntries(e);
-    const { jivo_api: j, carrotquest: c, amo_forms_params: a } = w;
-    if (j && !(done & 1)) {
-      done |= 1;
-      j.setUserToken(v.tl_vid!);
-      j.setCustomData(e.map(([key, content]) => ({ key, content })));
-    }
-    if (c && !(done & 2)) {
-      done |= 2;
+    // Each call made once its method is there (the older amoCRM embed, `var
+    // amo_forms_params = {id, hash}`, has setMeta only once the loader's pixel
+    // is ready), marked before it is made: a call that throws is not repeated,
+    // and the next scan goes on to the calls after it.
+    for (const [name, method, ...args] of [
+      ['jivo_api', 'setUserToken', v.tl_vid],
+      ['jivo_api', 'setCustomData', e.map(([key, content]) => ({ key, content }))],
       // By default Carrot quest types a "numeric" string as a number: the GA
       // and Metrika ids would lose digits. `!w` is false: the minifier turns a
       // literal false into 0, which an API may not take for false.
-      c.identify(v, { parseCustomPropsType: !w });
-    }
-    // The older embed (var amo_forms_params = {id, hash}) has setMeta only
-    // once the loader's pixel is ready: until then, the next scan.
-    if (a?.setMeta && !(done & 4)) {
-      done |= 4;
+      ['carrotquest', 'identify', v, { parseCustomPropsType: !w }],
       // By field code: the UTM tags land in amoCRM's own tracking fields, the
       // ids in the lead fields the owner gives the codes TL_VID, TL_GA, TL_YM.
-      a.setMeta({ lead: { custom_fields_values: e.map(([k, value]) => ({ field_code: k.toUpperCase(), values: [{ value }] })) } });
-    }
+      ['amo_forms_params', 'setMeta', { lead: { custom_fields_values: e.map(([k, value]) => ({ field_code: k.toUpperCase(), values: [{ value }] })) } }],
+    ] as [string, string, ...unknown[]][])
+      if (w[name]?.[method] && !done[method]) {
+        done[method] = 1;
+        w[name]![method]!(...args);
+      }
   });
   // An amoCRM form reports a successful submission to the page it sits in (its
-  // submit event happens in the vendor's frame): the lead is the form's iframe.
-  x.o(w, 'message', (e: MessageEvent) => {
-    if (/amoformsSuccessSubmit/.test(e.data)) for (const f of document.querySelectorAll('.amoforms_iframe')) if ((f as HTMLIFrameElement).contentWindow == e.source) x.l(f);
+  // submit event happens in the vendor's frame): the lead is the frame that
+  // sent it.
+  x.o(window, 'message', (e: MessageEvent) => {
+    if (/amoformsSuccessSubmit/.test(e.data)) for (const f of document.querySelectorAll('iframe')) if (f.contentWindow == e.source) x.l(f);
   });
 }

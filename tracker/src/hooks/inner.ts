@@ -1,9 +1,10 @@
-// What the core tracker (t.js) hands to the platform hooks (h.js), which it
-// loads only on a page where a platform is seen. The core sets it as
-// `throughline.x` before it appends h.js; the hooks use nothing else of the core.
-// The core gives f, l, c, t and n; hooks/index.ts adds v, o and s, so the core
-// carries none of their bytes. Property names are one letter: they survive
-// minification and every visitor of such a page downloads them twice.
+// What the core tracker (t.js) hands to the files it loads where they are
+// needed: the platform hooks (h.js, this folder) and the contact features
+// (c.js, tracker/src/contacts/). The core sets it as `throughline.x` before it
+// appends either; they use nothing else of the core. The core gives f, l, g, t,
+// o and n; hooks/index.ts adds v and hooks/run.ts s, so the core carries none
+// of their bytes. Property names are one letter: they survive minification and
+// every visitor of such a page downloads them twice.
 
 export type Inner = {
   /**
@@ -27,22 +28,24 @@ export type Inner = {
    * The values by the hidden fields' default names (contract/fields.ts):
    * tl_vid, tl_ga, tl_ym, tl_landing, tl_referrer, tl_first_landing,
    * tl_first_referrer, utm_source … li_fat_id; empty values left out. Set by
-   * h.js (hooks/index.ts) from `c`, so the core carries no second form of them.
+   * h.js (hooks/index.ts) from `g`, so the core carries no second form of them.
    */
   v(): Record<string, string>;
   /** The core's values in the order of `n` ('' or null for none). */
-  c(): (string | null)[];
+  g(): (string | null)[];
   /** Set once the core has asked for h.js. */
   h?: number;
+  /** Set once the core has asked for c.js. */
+  c?: number;
   /** The hidden fields' default names (contract/fields.ts HIDDEN_FIELDS), from the core's copy. */
   n: string[];
   /** How a field's value is set; the core writes `.value` until a hook sets this (hooks/events.ts). */
   e?: (el: HTMLInputElement, value: string) => void;
-  /** Sends a hit of the core's (the `tel` event: hooks/contacts.ts). */
+  /** Sends a hit of the core's (the `tel` event: contacts/index.ts). */
   t(kind: 'tel', props: Record<string, string>): void;
-  /** Scans the hooks run three times a second, each guarded (set by hooks/index.ts). */
+  /** The scans of the file that is starting, run three times a second, each guarded (set by hooks/run.ts for each file). */
   s: (() => void)[];
-  /** addEventListener with the listener guarded: nothing throws into the page (set by hooks/index.ts). */
+  /** addEventListener with the listener guarded: nothing throws into the page (the core's own). */
   o<E extends Event>(target: EventTarget, type: string, fn: (e: E) => unknown, capture?: boolean): void;
 };
 
@@ -52,5 +55,5 @@ export type Inner = {
  */
 export type PageApi = ((command: string, ...args: unknown[]) => unknown) & { x?: Inner; q?: ArrayLike<unknown>[] };
 
-/** The core's handle, as the hooks file reads it. */
+/** The core's handle, as h.js and c.js read it. */
 export const inner = (): Inner => (window as unknown as { throughline: PageApi }).throughline.x!;

@@ -4,7 +4,7 @@
 // address the visitor copies from the page text is tagged in the clipboard too.
 // The tag formats are the contract's (contract/mailto.ts), which the collector
 // reads incoming messages with.
-import { PLUS, TAG_CLOSE, TAG_OPEN } from '../../contract/mailto.js';
+import { PLUS, TAG_CLOSE, TAG_OPEN } from '../../../contract/mailto.js';
 
 /**
  * Every e-mail address in a text (or the recipients of a mailto: href, where
