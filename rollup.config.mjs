@@ -1,5 +1,7 @@
-// Builds the tracker into three minified IIFEs:
+// Builds the tracker into four minified IIFEs:
 //   dist/tracker/t.js  the core every page loads: at most 2,048 bytes gzip -9
+//   dist/tracker/f.js  the core's first-party build (tracker/src/mode.ts), which
+//                      the collector serves at /fp/t.js: at most 2,048 too
 //   dist/tracker/h.js  the platform hooks, which the core loads only where a
 //                      platform is seen: t.js and h.js together at most 3,072
 //   dist/tracker/c.js  the contact features (mailto: and tel: links, the
@@ -30,7 +32,7 @@ const sizeBudget = (name) => ({
       if (chunk.type !== 'chunk') continue;
       built[name] = gzipSize(chunk.code);
     }
-    if (built.t > TRACKER_BUDGET) this.error(`t.js is ${built.t} bytes gzip -9, over the budget of ${TRACKER_BUDGET}`);
+    for (const core of ['t', 'f']) if (built[core] > TRACKER_BUDGET) this.error(`${core}.js is ${built[core]} bytes gzip -9, over the budget of ${TRACKER_BUDGET}`);
     for (const [other, budget] of [['h', TRACKER_WITH_HOOKS_BUDGET], ['c', TRACKER_WITH_CONTACTS_BUDGET]]) {
       if (built.t && built[other] && built.t + built[other] > budget) {
         this.error(`t.js and ${other}.js are ${built.t} + ${built[other]} = ${built.t + built[other]} bytes gzip -9, over the budget of ${budget}`);
@@ -39,11 +41,19 @@ const sizeBudget = (name) => ({
   },
 });
 
-/** One bundle of the tracker: `name`.js from `input`, minified, with its budget checked. */
-export const bundle = (name, input) => ({
+/** tracker/src/mode.ts with FIRST_PARTY true: the first-party build's only difference. */
+const firstPartyMode = {
+  name: 'first-party-mode',
+  resolveId: (source) => (source === './mode.js' ? '\0first-party-mode' : null),
+  load: (id) => (id === '\0first-party-mode' ? 'export const FIRST_PARTY = true;' : null),
+};
+
+/** One bundle of the tracker: `name`.js from `input`, minified, with its budget checked; `firstParty`: the first-party build. */
+export const bundle = (name, input, firstParty = false) => ({
   input,
   output: { file: `dist/tracker/${name}.js`, format: 'iife', strict: false, sourcemap: false },
   plugins: [
+    ...(firstParty ? [firstPartyMode] : []),
     resolve({ browser: true }),
     typescript({ tsconfig: 'tracker/tsconfig.json', outDir: 'dist/tracker', include: ['tracker/src/**/*.ts', 'contract/**/*.ts'] }),
     terser({
@@ -68,4 +78,9 @@ export const bundle = (name, input) => ({
   ],
 });
 
-export default [bundle('t', 'tracker/src/index.ts'), bundle('h', 'tracker/src/hooks/index.ts'), bundle('c', 'tracker/src/contacts/index.ts')];
+export default [
+  bundle('t', 'tracker/src/index.ts'),
+  bundle('f', 'tracker/src/index.ts', true),
+  bundle('h', 'tracker/src/hooks/index.ts'),
+  bundle('c', 'tracker/src/contacts/index.ts'),
+];

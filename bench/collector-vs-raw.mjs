@@ -10,7 +10,9 @@
 // and a note when Redis holds many keys that will expire during the run (left
 // by earlier runs: their expiry takes CPU on the same cores).
 //
-//   npm run build && node bench/collector-vs-raw.mjs [--rounds 3] [--duration 10] [--connections 50] [--warmup 3]
+//   npm run build && node bench/collector-vs-raw.mjs [--rounds 3] [--duration 10] [--connections 50] [--warmup 3] [--path /hit]
+// --path /fp/hit: the first-party path, whose answers carry the visitor id and
+// touches as Set-Cookie (host cookies: the bench's Host is an address).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +34,7 @@ const { values: a } = parseArgs({
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
+    path: { type: 'string', default: '/hit' },
   },
 });
 const CLICKHOUSE_URL = process.env.CLICKHOUSE_URL || 'http://127.0.0.1:8123';
@@ -201,10 +204,10 @@ try {
       RATE_LIMIT_PER_MINUTE: '100000000',
       LOG_LEVEL: 'info',
     }, 'collector listening');
-    rowsAcked += await warm(`http://127.0.0.1:${port}/hit`, proc.pid);
+    rowsAcked += await warm(`http://127.0.0.1:${port}${a.path}`, proc.pid);
     const done = watch(`http://127.0.0.1:${port}`, ch);
     const redisCpu0 = await redisCpuSeconds(stats);
-    const r = await wrk(`http://127.0.0.1:${port}/hit`, proc.pid);
+    const r = await wrk(`http://127.0.0.1:${port}${a.path}`, proc.pid);
     r.redisUs = Math.round(((await redisCpuSeconds(stats)) - redisCpu0) * 1e6 / r.requests);
     const w = await done();
     col.push(r);
@@ -223,7 +226,7 @@ try {
   const ratios = col.map((c, i) => c.rps / raw[i].rps);
   console.log('\nmedians over', a.rounds, 'rounds:');
   console.log(`  raw node:http  ${median(raw.map((r) => r.rps)).toFixed(0)} req/s   p50 ${median(raw.map((r) => r.p50))} ms   p99 ${median(raw.map((r) => r.p99))} ms   ${median(raw.map((r) => r.cpuUs))} µs CPU/req`);
-  console.log(`  collector /hit ${median(col.map((r) => r.rps)).toFixed(0)} hits/s  p50 ${median(col.map((r) => r.p50))} ms   p99 ${median(col.map((r) => r.p99))} ms   ${median(col.map((r) => r.cpuUs))} µs CPU/hit (Redis ${median(col.map((r) => r.redisUs))} µs/hit)`);
+  console.log(`  collector ${a.path} ${median(col.map((r) => r.rps)).toFixed(0)} hits/s  p50 ${median(col.map((r) => r.p50))} ms   p99 ${median(col.map((r) => r.p99))} ms   ${median(col.map((r) => r.cpuUs))} µs CPU/hit (Redis ${median(col.map((r) => r.redisUs))} µs/hit)`);
   console.log(`  ratio collector/raw (median of rounds) ${median(ratios).toFixed(2)}; CPU per request raw/collector ${(median(raw.map((r) => r.cpuUs)) / median(col.map((r) => r.cpuUs))).toFixed(2)}`);
   console.log(`  accepted -> queryable: p50 ${pct(vis, 50)} ms, p99 ${pct(vis, 99)} ms (${vis.length} probes)`);
   console.log(`  max active parts of hits during load: ${maxParts}`);

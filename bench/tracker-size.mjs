@@ -3,7 +3,7 @@
 // and custom events only: no form enrichment, no touches, no mailto tagging, no
 // visit throttle, no form builders).
 //   npm run bench:tracker
-// Variants: the core alone (a page with plain forms), the core with the
+// Variants: the core alone (a page with plain forms; its first-party build), the core with the
 // platform hooks (a page that needs every hook), the core with the contact
 // features (mailto: and tel: links, the visitor code), all three; and what
 // each hook adds to h.js on its own (h.js built with that hook only, against
@@ -26,10 +26,12 @@ const gzip = (code) => execFileSync('gzip', ['-9'], { input: code }).length;
 const dist = (name) => readFileSync(new URL(`../dist/tracker/${name}`, import.meta.url));
 
 const core = gzip(dist('t.js'));
+const firstParty = gzip(dist('f.js'));
 const hooks = gzip(dist('h.js'));
 const contacts = gzip(dist('c.js'));
 const rows = [
   ['Throughline t.js (plain forms)', core, TRACKER_BUDGET],
+  ['Throughline f.js (the core, first-party build)', firstParty, TRACKER_BUDGET],
   ['Throughline t.js + h.js (every platform hook)', core + hooks, TRACKER_WITH_HOOKS_BUDGET],
   ['Throughline t.js + c.js (contact links)', core + contacts, TRACKER_WITH_CONTACTS_BUDGET],
   ['Throughline t.js + h.js + c.js (all)', core + hooks + contacts],
@@ -66,4 +68,4 @@ async function hooksWith(only) {
 const base = await hooksWith([]);
 console.log(`\nh.js with no hook but ${first} (the shared part): ${base} B`);
 for (const name of names) console.log(`  + ${name.padEnd(10)} ${String((await hooksWith([name])) - base).padStart(5)} B`);
-if (core > TRACKER_BUDGET || core + hooks > TRACKER_WITH_HOOKS_BUDGET || core + contacts > TRACKER_WITH_CONTACTS_BUDGET) process.exitCode = 1;
+if (core > TRACKER_BUDGET || firstParty > TRACKER_BUDGET || core + hooks > TRACKER_WITH_HOOKS_BUDGET || core + contacts > TRACKER_WITH_CONTACTS_BUDGET) process.exitCode = 1;

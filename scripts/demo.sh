@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command for the demo on a fresh machine: installs what is missing, starts
 # ClickHouse and Redis, builds, then runs the collector and the demo site until
-# Ctrl-C. Ports: COLLECTOR_PORT (8080), DEMO_PORT (8081).
+# Ctrl-C. Ports: COLLECTOR_PORT (8080), DEMO_PORT (8081). DEMO_FIRST_PARTY=1: the
+# demo site's pages load the tracker through its own /_tl/ (first-party mode).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait || true; }
 trap cleanup EXIT INT TERM
 
-THROUGHLINE_PORT="$COLLECTOR_PORT" node dist/collector/src/main.js &
+# The demo site forwards /_tl/ from this machine: its X-Forwarded-* headers are believed.
+TRUSTED_PROXIES="${TRUSTED_PROXIES:-loopback}" THROUGHLINE_PORT="$COLLECTOR_PORT" node dist/collector/src/main.js &
 pids+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$COLLECTOR_PORT/healthz" >/dev/null && break; sleep 0.2; done
 COLLECTOR_URL="http://127.0.0.1:$COLLECTOR_PORT" DEMO_PORT="$DEMO_PORT" node dist/demo-site/serve.js &

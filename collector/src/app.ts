@@ -32,6 +32,7 @@ export function createApp(svc: Services): Express {
   app.use(crmRouter(svc), inboundEmailRouter(svc));
   app.use(reportsRouter(svc));
   app.get('/vid', visitorIdHandler(svc));
+  app.get('/fp/vid', visitorIdHandler(svc, true));
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });

@@ -19,6 +19,14 @@ export const MIGRATIONS_DIR = join(ROOT, 'collector', 'migrations');
 /**
  * The tracker's files, by the path the collector serves them at: the core every
  * page loads, the platform hooks it loads where a platform is seen, and the
- * contact features it loads where contact links are seen.
+ * contact features it loads where contact links are seen; under /fp/ the same,
+ * with the first-party build of the core (f.js), for the path a site's own
+ * server forwards (README, "First-party mode").
  */
-export const TRACKER_FILES = Object.fromEntries(['t', 'h', 'c'].map((name) => [`/${name}.js`, join(ROOT, 'dist', 'tracker', `${name}.js`)]));
+const built = (name: string) => join(ROOT, 'dist', 'tracker', `${name}.js`);
+export const TRACKER_FILES: Record<string, string> = Object.fromEntries(
+  ['t', 'h', 'c'].flatMap((name) => [
+    [`/${name}.js`, built(name)],
+    [`/fp/${name}.js`, built(name === 't' ? 'f' : name)],
+  ]),
+);

@@ -25,6 +25,10 @@ export function createCollectorServer(svc: Services): Server {
     ['/hit', hitHandler(svc)],
     ['/lead', leadHandler(svc)],
     ['/p.gif', pixelHandler(svc)],
+    // The same, through the site's own server (first-party mode): the answers set the cookies.
+    ['/fp/hit', hitHandler(svc, true)],
+    ['/fp/lead', leadHandler(svc, true)],
+    ['/fp/p.gif', pixelHandler(svc, true)],
     ['/metrics', metricsHandler(svc.ingest.metrics, svc.config.http.metricsToken)],
   ]);
   const limits = svc.config.http;

@@ -56,7 +56,7 @@ describe('cookies on the registrable domain', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     let vids = 0;
-    page.on('request', (r) => void (r.url().endsWith('/vid') && vids++));
+    page.on('request', (r) => void (new URL(r.url()).pathname === '/vid' && vids++));
     await page.goto(`http://www.shop.co.uk:${port}/a.html?utm_source=google&utm_medium=cpc&utm_campaign=spring`);
     await until(async () => (await named(context, 'www.shop.co.uk', 'tl_vid')).length === 1);
     const [vid] = await named(context, 'www.shop.co.uk', 'tl_vid');

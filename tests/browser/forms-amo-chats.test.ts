@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amoStandIn, CONTACTS, CONTACTS_CLASSIC, LANDING, type AmoLead } from '../fixtures/forms/amocrm/server.js';
 import { carrotStandIn, jivoStandIn, PAGES, siteBackend, type JivoClient } from '../fixtures/forms/chats/server.js';
-import { GA_ID, quiet, startPlatformSite, until, YM_UID, type PlatformSite, type Visitor } from '../helpers/platform-site.js';
+import { quiet, startPlatformSite, until, type PlatformSite, type Visitor } from '../helpers/platform-site.js';
 
 const amo = amoStandIn();
 const jivo = jivoStandIn();
@@ -91,7 +91,7 @@ describe('amoCRM website form (cross-origin iframe)', () => {
     // (page B's address has none) and the form page decoded them.
     expect(lead.posted).toMatchObject({ utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'весна 2024' });
     // What amoCRM keeps, by field code: its tracking fields, and the owner's.
-    expect(lead.fields).toMatchObject({ UTM_SOURCE: 'google', UTM_MEDIUM: 'cpc', UTM_CAMPAIGN: 'весна 2024', TL_VID: vid, TL_GA: GA_ID, TL_YM: YM_UID });
+    expect(lead.fields).toMatchObject({ UTM_SOURCE: 'google', UTM_MEDIUM: 'cpc', UTM_CAMPAIGN: 'весна 2024', TL_VID: vid, TL_GA: v.ga, TL_YM: v.ym });
     // The page has no analytics.js, so amoCRM's loader had no GA id of its own.
     expect(lead.fields.GCLIENTID).toBeUndefined();
     expect(lead.contact).toEqual({ name: 'Anna', phone: '+7 912 345-67-89', email: 'anna@example.com' });
@@ -140,7 +140,7 @@ describe('chat widgets', () => {
     await until(() => jivoHanded(vid), LATE);
     const c = jivoClient(vid)!;
     expect(jivo.chatAccepted(c).user_token).toBe(vid);
-    expect(customData(c)).toEqual({ tl_vid: vid, tl_ga: GA_ID, tl_ym: YM_UID, ...tags });
+    expect(customData(c)).toEqual({ tl_vid: vid, tl_ga: v.ga, tl_ym: v.ym, ...tags });
     expect(await v.page.evaluate(() => (window as unknown as { siteCallbacks?: number }).siteCallbacks)).toBe(1);
     await noLeadNoErrors(v);
   });
@@ -150,7 +150,7 @@ describe('chat widgets', () => {
     await v.page.goto(`${platform.site}/carrot.html?utm_source=telegram&utm_content=post-12`);
     const vid = await v.vid();
     await until(() => !!carrotUser(vid), LATE);
-    expect(carrotUser(vid)).toEqual({ tl_vid: vid, tl_ga: GA_ID, tl_ym: YM_UID, utm_source: 'telegram', utm_content: 'post-12' });
+    expect(carrotUser(vid)).toEqual({ tl_vid: vid, tl_ga: v.ga, tl_ym: v.ym, utm_source: 'telegram', utm_content: 'post-12' });
     await noLeadNoErrors(v);
   });
 
@@ -160,8 +160,8 @@ describe('chat widgets', () => {
     const vid = await v.vid();
     await until(() => jivoHanded(vid), LATE);
     await until(() => !!carrotUser(vid), LATE);
-    expect(customData(jivoClient(vid)!)).toMatchObject({ tl_vid: vid, tl_ga: GA_ID, utm_source: 'partner' });
-    expect(carrotUser(vid)).toMatchObject({ tl_vid: vid, tl_ga: GA_ID, tl_ym: YM_UID, utm_source: 'partner' });
+    expect(customData(jivoClient(vid)!)).toMatchObject({ tl_vid: vid, tl_ga: v.ga, utm_source: 'partner' });
+    expect(carrotUser(vid)).toMatchObject({ tl_vid: vid, tl_ga: v.ga, tl_ym: v.ym, utm_source: 'partner' });
     await noLeadNoErrors(v);
   });
 });
@@ -171,7 +171,7 @@ describe('page API (README examples)', () => {
     const v = await visitor();
     await v.page.goto(`${platform.site}/page-api.html?utm_source=google&utm_medium=cpc`);
     const vid = await v.vid();
-    const ids = { tl_vid: vid, tl_ga: GA_ID, tl_ym: YM_UID, utm_source: 'google', utm_medium: 'cpc' };
+    const ids = { tl_vid: vid, tl_ga: v.ga, tl_ym: v.ym, utm_source: 'google', utm_medium: 'cpc' };
     type Page = { idsFromQueue?: Record<string, string>; throughline(command: string): Record<string, string> | undefined; amo_social_button: { params?: unknown[] } };
 
     // The plain callback, and the synchronous form once t.js has loaded.
@@ -181,11 +181,11 @@ describe('page API (README examples)', () => {
 
     // The amoCRM chat button's embed queue holds the lead fields for its script.
     expect(await v.page.evaluate(() => (window as unknown as Page).amo_social_button.params)).toEqual([
-      { lead: { custom_fields_values: [{ field_code: 'TL_VID', values: [{ value: vid }] }, { field_code: 'TL_GA', values: [{ value: GA_ID }] }] } },
+      { lead: { custom_fields_values: [{ field_code: 'TL_VID', values: [{ value: vid }] }, { field_code: 'TL_GA', values: [{ value: v.ga }] }] } },
     ]);
     // Carrot quest keeps the site's own property names (and the hook's).
     await until(() => !!carrotUser(vid)?.visitor_id, LATE);
-    expect(carrotUser(vid)).toMatchObject({ visitor_id: vid, ga_client_id: GA_ID });
+    expect(carrotUser(vid)).toMatchObject({ visitor_id: vid, ga_client_id: v.ga });
     // Jivo: the description a webhook's visitor carries.
     await until(() => !!jivoClient(vid)?.contact_info, LATE);
     expect(jivoClient(vid)!.contact_info).toEqual({ description: `Throughline visitor ${vid}` });

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIELDS, hubspotStandIn, packageFile, PAGE, REACT, REACT_DOM, WIDGET } from '../fixtures/forms/hubspot/server.js';
-import { GA_ID, quiet, startPlatformSite, until, YM_UID, type PlatformSite, type Visitor } from '../helpers/platform-site.js';
+import { quiet, startPlatformSite, until, type PlatformSite, type Visitor } from '../helpers/platform-site.js';
 
 const fixture = (file: string) => fileURLToPath(new URL(`../fixtures/forms/${file}`, import.meta.url));
 
@@ -69,7 +69,7 @@ describe('forms of apps and embeds that submit their own state', () => {
 
   /** What the platform kept carries the visitor id, the GA client id and the landing's utm_source. */
   async function expectIds(kept: Record<string, string> | undefined, v: Visitor): Promise<void> {
-    expect(kept).toMatchObject({ tl_vid: await v.vid(), tl_ga: GA_ID, utm_source: SOURCE });
+    expect(kept).toMatchObject({ tl_vid: await v.vid(), tl_ga: v.ga, utm_source: SOURCE });
   }
 
   /** After the tracker has had time to send anything more: `n` leads in all, and no page error in any frame. */
@@ -151,7 +151,7 @@ describe('forms of apps and embeds that submit their own state', () => {
     await v.page.fill('#demo input[name=email]', 'cy@example.com');
     await v.page.click('#demo button[type=submit]');
     await until(() => posted.length === 1);
-    expect(posted[0]).toMatchObject({ name: 'Cy', email: 'cy@example.com', tl_ym: YM_UID, utm_medium: 'email' });
+    expect(posted[0]).toMatchObject({ name: 'Cy', email: 'cy@example.com', tl_ym: v.ym, utm_medium: 'email' });
     await expectIds(posted[0], v);
     // keyed by the hidden fields' default names, empty values left out
     expect(Object.entries(posted[0]!).filter(([, value]) => value === '')).toEqual([]);

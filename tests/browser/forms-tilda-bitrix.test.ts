@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { bitrix24StandIn, PAGE as B24_PAGE } from '../fixtures/forms/bitrix24/server.js';
 import { RECEIVER, STANDARD_PAGE, tildaStandIn, ZERO_PAGE } from '../fixtures/forms/tilda/server.js';
-import { GA_ID, quiet, startPlatformSite, until, type PlatformSite, type Visitor } from '../helpers/platform-site.js';
+import { quiet, startPlatformSite, until, type PlatformSite, type Visitor } from '../helpers/platform-site.js';
 
 const LANDING = '?utm_source=google&utm_medium=cpc&utm_campaign=x';
 
@@ -104,7 +104,7 @@ describe('Tilda', () => {
     expect(kept).toMatchObject({
       formId: 'form512345678',
       formName: 'Заявка',
-      fields: { tl_vid: vid, tl_ga: GA_ID, utm_source: 'google', Name: ANNA.Name, Email: ANNA.Email },
+      fields: { tl_vid: vid, tl_ga: visitor.ga, utm_source: 'google', Name: ANNA.Name, Email: ANNA.Email },
     });
     await leadsSettled(visitor, 1);
     // Read before successEnd emptied the visible inputs: the e-mail the visitor typed.
@@ -130,7 +130,7 @@ describe('Tilda', () => {
     const { page, visitor, vid } = await standard();
     await fill(page, STD, ANNA);
     const kept = await keptAfter(tilda.kept, () => page.press(`${STD} input[name="Email"]`, 'Enter'));
-    expect(kept.fields).toMatchObject({ tl_vid: vid, tl_ga: GA_ID, utm_source: 'google' });
+    expect(kept.fields).toMatchObject({ tl_vid: vid, tl_ga: visitor.ga, utm_source: 'google' });
     const count = tilda.kept.length;
     await leadsSettled(visitor, 1);
     expect(tilda.kept.length).toBe(count);
@@ -160,7 +160,7 @@ describe('Tilda', () => {
     expect(kept).toMatchObject({
       formId: 'form611111111',
       formName: 'Zero: заявка',
-      fields: { tl_vid: vid, tl_ga: GA_ID, utm_source: 'google', name: 'Олег' },
+      fields: { tl_vid: vid, tl_ga: visitor.ga, utm_source: 'google', name: 'Олег' },
     });
     await leadsSettled(visitor, 1);
   });
@@ -210,7 +210,7 @@ describe('Bitrix24 CRM forms', () => {
     await until(async () => (await model(page, 'tl_vid')) == vid);
     await fill(page, IVAN);
     const kept = await send(page);
-    expect(kept.properties).toMatchObject({ tl_vid: vid, tl_ga: GA_ID, utm_source: 'google' });
+    expect(kept.properties).toMatchObject({ tl_vid: vid, tl_ga: visitor.ga, utm_source: 'google' });
     expect(kept.values).toEqual({ LEAD_NAME: IVAN.name, LEAD_PHONE: IVAN.phone, LEAD_EMAIL: IVAN.email });
     await leadsSettled(visitor, 1);
     expect(visitor.leads()[0]!.p).toMatchObject({ phone: IVAN.phone });
@@ -225,7 +225,7 @@ describe('Bitrix24 CRM forms', () => {
     expect(await model(page, 'utm_source')).toBe('google');
     await fill(page, IVAN);
     const kept = await send(page);
-    expect(kept.properties).toMatchObject({ tl_vid: vid, tl_ga: GA_ID, utm_source: 'google' });
+    expect(kept.properties).toMatchObject({ tl_vid: vid, tl_ga: visitor.ga, utm_source: 'google' });
     await leadsSettled(visitor, 1);
   });
 
@@ -236,7 +236,7 @@ describe('Bitrix24 CRM forms', () => {
     await until(async () => (await visitor.context.cookies(pf.site)).some((c) => c.name == 'utm_source' && c.value == 'newsletter'));
     await fill(page, IVAN);
     const kept = await send(page);
-    expect(kept.properties).toMatchObject({ tl_vid: vid, tl_ga: GA_ID, utm_source: 'newsletter', utm_campaign: 'spring' });
+    expect(kept.properties).toMatchObject({ tl_vid: vid, tl_ga: visitor.ga, utm_source: 'newsletter', utm_campaign: 'spring' });
     await leadsSettled(visitor, 1);
   });
 
@@ -252,7 +252,7 @@ describe('Bitrix24 CRM forms', () => {
 
     await fill(page, { phone: IVAN.phone });
     const kept = await send(page);
-    expect(kept.properties).toMatchObject({ tl_vid: vid, tl_ga: GA_ID, utm_source: 'google' });
+    expect(kept.properties).toMatchObject({ tl_vid: vid, tl_ga: visitor.ga, utm_source: 'google' });
     await leadsSettled(visitor, 1);
   });
 });

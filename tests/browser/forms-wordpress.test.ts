@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cf7StandIn, PAGE_PATH as CF7_PAGE } from '../fixtures/forms/cf7/server.js';
 import { elementorStandIn, PAGE_PATH as ELEMENTOR_PAGE } from '../fixtures/forms/elementor/server.js';
 import { CUSTOM_BUTTON_PATH, fieldOf, gravityStandIn, PAGE_PATH as GRAVITY_PAGE } from '../fixtures/forms/gravity/server.js';
-import { GA_ID, quiet, startPlatformSite, until, type PlatformSite, type Visitor } from '../helpers/platform-site.js';
+import { quiet, startPlatformSite, until, type PlatformSite, type Visitor } from '../helpers/platform-site.js';
 
 const cf7 = cf7StandIn();
 const elementor = elementorStandIn();
@@ -25,7 +25,7 @@ const carried = (record: Record<string, string> | undefined, key: (name: string)
 });
 
 /** Our values as the landing from a Google ad gives them, for the visitor issued `vid`. */
-const ours = (vid: string) => ({ vid, ga: GA_ID, source: 'google', medium: 'cpc' });
+const ours = (v: Visitor, vid: string) => ({ vid, ga: v.ga, source: 'google', medium: 'cpc' });
 
 /** Waits until a stand-in's list holds `n` items and gives the n-th. */
 async function nth<T>(list: T[], n: number): Promise<T> {
@@ -79,7 +79,7 @@ describe('WordPress form builders', () => {
       const { v, page, vid } = await land(CF7_PAGE);
       const record = await send(page, 'Ada Lovelace', 'ada@example.com');
       expect(record['your-email']).toBe('ada@example.com');
-      expect(carried(record)).toEqual(ours(vid));
+      expect(carried(record)).toEqual(ours(v, vid));
       expect(record.utm_campaign).toBe('x');
       await done(v, 1);
     });
@@ -94,7 +94,7 @@ describe('WordPress form builders', () => {
       await page.waitForTimeout(Math.max(0, sent + 2500 - Date.now()));
       const second = await send(page, 'Ada Lovelace', 'ada@northwind.example');
       expect(second['your-email']).toBe('ada@northwind.example');
-      expect(carried(second)).toEqual(ours(vid));
+      expect(carried(second)).toEqual(ours(v, vid));
       await done(v, 2);
     });
   });
@@ -109,7 +109,7 @@ describe('WordPress form builders', () => {
       const record = await nth(elementor.kept, n);
       await page.waitForSelector('.elementor-message-success');
       expect(record.email).toBe('ada@example.com');
-      expect(carried(record)).toEqual(ours(vid));
+      expect(carried(record)).toEqual(ours(v, vid));
       expect(record.utm_campaign).toBe('x');
       // The visitor id went in the owner's field, not in a second input of its own.
       expect(elementor.posts.at(-1)!.filter(([name]) => name.includes('tl_vid')).map(([name]) => name)).toEqual(['form_fields[tl_vid]']);
@@ -142,7 +142,7 @@ describe('WordPress form builders', () => {
       await submit(page, { name: 'Ada Lovelace', email: 'ada@example.com' });
       const entry = await confirmed(page, entries);
       expect(entry['2']).toBe('ada@example.com');
-      expect(carried(entry, fieldOf)).toEqual(ours(vid));
+      expect(carried(entry, fieldOf)).toEqual(ours(v, vid));
       await done(v, 1);
     });
 
@@ -152,11 +152,11 @@ describe('WordPress form builders', () => {
       const failed = await submit(page, { name: 'Ada Lovelace' }); // no e-mail: Gravity answers with the form again
       await rerendered(page);
       expect(gravity.kept).toHaveLength(entries);
-      expect(posted(failed)).toEqual(ours(vid));
+      expect(posted(failed)).toEqual(ours(v, vid));
       await submit(page, { email: 'ada@example.com' });
       const entry = await confirmed(page, entries);
       expect(entry['1']).toBe('Ada Lovelace');
-      expect(carried(entry, fieldOf)).toEqual(ours(vid));
+      expect(carried(entry, fieldOf)).toEqual(ours(v, vid));
       await done(v, 2);
     });
 
@@ -181,7 +181,7 @@ describe('WordPress form builders', () => {
       const vid = await v.vid();
       await submit(page, { email: 'ada@example.com' });
       const entry = await confirmed(page, entries);
-      expect(carried(entry, fieldOf)).toEqual(ours(vid));
+      expect(carried(entry, fieldOf)).toEqual(ours(v, vid));
       await done(v, 1); // the second submission's: the tracker was not there for the first
     });
 
@@ -190,7 +190,7 @@ describe('WordPress form builders', () => {
       const [posts, entries] = [gravity.posts.length, gravity.kept.length];
       await submit(page, { name: 'Ada Lovelace', email: 'ada@example.com' });
       const entry = await confirmed(page, entries);
-      expect(carried(entry, fieldOf)).toEqual(ours(vid));
+      expect(carried(entry, fieldOf)).toEqual(ours(v, vid));
       await quiet();
       expect(gravity.posts).toHaveLength(posts + 1); // one post: Gravity stopped the browser's and posted itself
       await done(v, 1);

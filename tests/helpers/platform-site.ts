@@ -19,10 +19,16 @@ import { freePort, startCollector, type RunningCollector } from './collector.js'
 /** A hit as the tracker sends it (tracker/src/transport.ts). */
 export type SentHit = { s: string; k: string; e: string; t: number; u: string; r: string; g: string; y: string; v: string; p?: Record<string, string> };
 
-/** The other tools' ids every visitor carries: the GA client id and Metrika id the tests expect back. */
-export const GA_COOKIE = 'GA1.2.908899769.1600020018';
-export const GA_ID = '908899769.1600020018';
-export const YM_UID = '1551977723718998723';
+/**
+ * The other tools' ids a visitor carries, its own as in a real browser (the
+ * collector gives a visitor whose cookie was lost its old id by them): a GA
+ * client id (`_ga` is `GA1.2.<id>`) and a Metrika id, 19 digits.
+ */
+let visitors = 0;
+const otherIds = () => {
+  const n = Date.now() * 100 + (visitors++ % 100);
+  return { ga: `${908899769 + (n % 1e9)}.1600020018`, ym: `1551977${String(n).padStart(12, '0').slice(-12)}` };
+};
 
 export type Visitor = {
   context: BrowserContext;
@@ -35,6 +41,9 @@ export type Visitor = {
   errors: string[];
   /** The visitor id the tracker was issued (its tl_vid cookie); waits for it. */
   vid(): Promise<string>;
+  /** Its GA client id and Metrika id (cookies _ga and _ym_uid; none for a bare visitor). */
+  ga: string;
+  ym: string;
 };
 
 export type PlatformSite = {
@@ -99,10 +108,11 @@ export async function startPlatformSite(register: (apps: FixtureApps) => void, c
     },
     async visitor(opts = {}) {
       const context = await browser.newContext();
+      const { ga, ym } = otherIds();
       if (!opts.bare) {
         await context.addCookies([
-          { name: '_ga', value: GA_COOKIE, domain: 'localhost', path: '/' },
-          { name: '_ym_uid', value: YM_UID, domain: 'localhost', path: '/' },
+          { name: '_ga', value: `GA1.2.${ga}`, domain: 'localhost', path: '/' },
+          { name: '_ym_uid', value: ym, domain: 'localhost', path: '/' },
         ]);
       }
       const hits: SentHit[] = [];
@@ -121,6 +131,8 @@ export async function startPlatformSite(register: (apps: FixtureApps) => void, c
         hits,
         errors,
         leads: () => hits.filter((h) => h.k === 'lead'),
+        ga,
+        ym,
         async vid() {
           let vid = '';
           await until(async () => !!(vid = (await context.cookies(site)).find((c) => c.name === 'tl_vid')?.value ?? ''));

@@ -9,9 +9,10 @@ import { FIELDS, fieldValues, fillForm, leadProps } from './forms.js';
 import type { Inner, PageApi } from './hooks/inner.js';
 import { gaClientId, visitorId, ymUid } from './ids.js';
 import { automated, CONSENT_COOKIE, OPT_OUT_COOKIE, privacySignal } from './manners.js';
+import { FIRST_PARTY } from './mode.js';
 import { d, loc, w } from './page.js';
 import { shouldSendVisit } from './throttle.js';
-import { nextTouches, params, UTM, type Touch } from './touches.js';
+import { nextTouches, params, TOUCH_HREF_MAX, TOUCH_REFERRER_MAX, UTM, type Touch } from './touches.js';
 import { send, type Hit } from './transport.js';
 
 const on = <E extends Event>(target: EventTarget, type: string, fn: (e: E) => unknown, capture?: boolean) =>
@@ -76,13 +77,13 @@ function start(config: Config, base: string, api: PageApi): void {
 
   const visit = guard(() => {
     const now = Date.now();
-    const [first, last, fresh] = nextTouches(getCookie('tl_ft'), getCookie('tl_lt'), loc.href.slice(0, 1e3) + ' ' + ref.slice(0, 500), loc.host);
+    const [first, last, fresh] = nextTouches(getCookie('tl_ft'), getCookie('tl_lt'), loc.href.slice(0, TOUCH_HREF_MAX) + ' ' + ref.slice(0, TOUCH_REFERRER_MAX), loc.host);
     keep('tl_ft', first);
     if (last) {
       keep('tl_lt', last);
       // The last touch's UTM tags as the cookies other tools read (amoCRM's form loader, CRM plugins); a tag it lacks is removed.
       const tags = params(last);
-      for (const tag of UTM) setCookie(tag, tags.get(tag) || '', tags.get(tag) ? days : -1);
+      for (const tag of UTM) setCookie(tag, tags.get(tag)!, tags.get(tag) ? days : -1); // (a tag it lacks: written "null" and expired at once)
     }
     if (shouldSendVisit(+getCookie('tl_vt')!, now, fresh)) {
       setCookie('tl_vt', now, 1);
@@ -91,15 +92,17 @@ function start(config: Config, base: string, api: PageApi): void {
     scan();
   });
 
-  // The visitor id: kept in a cookie (renewed on every page), asked from the
-  // collector once. Without one the tracker still runs, only without the id.
+  // The visitor id: kept in a cookie (renewed on every page; in first-party mode
+  // by the collector's answers), asked from the collector once, with the GA and
+  // Metrika ids, by which it gives a visitor whose cookie was lost the old id.
+  // Without one the tracker still runs, only without the id.
   const known = visitorId(getCookie('tl_vid'));
-  Promise.resolve(known || fetch(base + 'vid').then((r) => r.text()))
+  Promise.resolve(known || fetch(base + 'vid?' + new URLSearchParams(ids())).then((r) => r.text()))
     .catch(() => '')
     .then(
       guard((text: string) => {
         vid = visitorId(text);
-        if (vid) setCookie('tl_vid', vid, 400);
+        if (vid && !FIRST_PARTY) setCookie('tl_vid', vid, 400);
         visit();
         on(d, 'submit', (e) => submitted(e.target as HTMLFormElement), true);
         // form.submit() fires no submit event: fill and report on that path too.

@@ -22,6 +22,9 @@ import { tsvStream } from '../spill/tables.js';
 import { hitTsv } from './row.js';
 import { JournalEntry, type MoreRows } from '../buffer/journal-buffer.js';
 import type { LimitTarget, LimitVerdict } from '../limits/visit-limits.js';
+import { firstPartyRequest, hitCookies } from '../first-party/cookies.js';
+import { forwarded, type Forwarded } from '../http/forwarded.js';
+import { TOUCH_DAYS } from '../sites/registry.js';
 
 export const MAX_HIT_BYTES = 16 * 1024;
 
@@ -42,15 +45,17 @@ const ACCEPTED_TYPES = new Set(['text/plain', 'application/json', '']);
 /** Verdicts per Content-Type header as sent: browsers send a handful of spellings. */
 const acceptedType = remember((raw) => ACCEPTED_TYPES.has(raw.split(';', 1)[0]!.trim().toLowerCase()), 100);
 
-function headers(cors: string | null): Record<string, string> {
-  if (cors === '*') return OPEN_HEADERS;
-  if (cors === null) return BASE_HEADERS;
-  return { ...BASE_HEADERS, 'Access-Control-Allow-Origin': cors, Vary: 'Origin' };
+/** Set-Cookie values of a first-party answer (first-party/cookies.ts); null for none. */
+type Cookies = string[] | null;
+
+function headers(cors: string | null, cookies: Cookies = null): Record<string, string | string[]> {
+  const base = cors === '*' ? OPEN_HEADERS : cors === null ? BASE_HEADERS : { ...BASE_HEADERS, 'Access-Control-Allow-Origin': cors, Vary: 'Origin' };
+  return cookies === null || cookies.length === 0 ? base : { ...base, 'Set-Cookie': cookies };
 }
 
-export function reply(res: ServerResponse, status: number, reason?: string, cors: string | null = '*'): void {
+export function reply(res: ServerResponse, status: number, reason?: string, cors: string | null = '*', cookies: Cookies = null): void {
   if (reason === undefined) {
-    res.writeHead(status, headers(cors)).end();
+    res.writeHead(status, headers(cors, cookies)).end();
     return;
   }
   const body = JSON.stringify({ error: reason });
@@ -89,7 +94,8 @@ export function readBody(req: IncomingMessage, limit: number, done: (body: Buffe
   req.on('end', onEnd);
 }
 
-function facts(svc: Services, req: IncomingMessage): RequestFacts {
+/** The request's facts; `fwd` given for a first-party request (/fp/), whose answer sets cookies. */
+function facts(svc: Services, req: IncomingMessage, fwd: Forwarded | null): RequestFacts {
   const h = req.headers;
   return {
     ip: svc.ingest.clientIp(req),
@@ -97,6 +103,7 @@ function facts(svc: Services, req: IncomingMessage): RequestFacts {
     origin: h.origin,
     clientHints: typeof h['sec-ch-ua'] === 'string' ? h['sec-ch-ua'] : '',
     receivedAt: Date.now(),
+    firstParty: fwd ? firstPartyRequest(req, fwd) : undefined,
   };
 }
 
@@ -108,7 +115,7 @@ function refuse(svc: Services, res: ServerResponse, reason: DropReason, cors: st
   reply(res, status, status === 204 ? undefined : reason, cors);
 }
 
-type Answer = (res: ServerResponse, cors: string | null) => void;
+type Answer = (res: ServerResponse, cors: string | null, cookies: Cookies) => void;
 
 const HITS = tsvStream('hits');
 
@@ -129,6 +136,7 @@ class HitInFlight extends JournalEntry implements LimitTarget {
     private readonly cors: string | null,
     private readonly answer: Answer,
     private readonly kind: string,
+    private readonly cookies: Cookies,
   ) {
     super(HITS, gated, more);
     if (!gated) this.verdict = 'ok';
@@ -143,7 +151,7 @@ class HitInFlight extends JournalEntry implements LimitTarget {
       reply(res, 503, 'unavailable', this.cors);
       return;
     }
-    this.answer(res, this.cors);
+    this.answer(res, this.cors, this.cookies);
     this.count();
   }
 
@@ -173,7 +181,7 @@ function ingest(svc: Services, ctx: HitContext, res: ServerResponse, steps: read
   if (dropped) {
     if (DROP_STATUS[dropped.reason] === 204) {
       metrics.dropped.inc({ reason: dropped.reason });
-      accepted(res, cors);
+      accepted(res, cors, null);
       return;
     }
     refuse(svc, res, dropped.reason, cors, dropped.detail);
@@ -187,12 +195,15 @@ function ingest(svc: Services, ctx: HitContext, res: ServerResponse, steps: read
       ? null
       : [{ stream: 'identity_links', text: ctx.links.map((l) => `${JSON.stringify(l)}\n`).join(''), rows: ctx.links.length, line: 0 }];
   const limited = !deps.limits.off;
-  const hit = new HitInFlight(links, limited, svc, res, cors, accepted, row.kind);
+  const fp = ctx.req.firstParty;
+  const raw = ctx.parsed as { u?: unknown; r?: unknown };
+  const cookies = fp ? hitCookies(fp, { visitorId: ctx.hit!.visitorId, href: raw.u, referrer: raw.r }, ctx.site?.touchDays ?? TOUCH_DAYS) : null;
+  const hit = new HitInFlight(links, limited, svc, res, cors, accepted, row.kind, cookies);
   svc.hits.accept(hit, `${hitTsv(row)}\n`);
   if (limited) deps.limits.check(limitQuery(ctx), ctx.req.receivedAt, hit);
 }
 
-const noContent = (res: ServerResponse, cors: string | null) => reply(res, 204, undefined, cors);
+const noContent: Answer = (res, cors, cookies) => reply(res, 204, undefined, cors, cookies);
 
 /** For /lead: a missing kind means `lead`, and only leads come here. */
 const leadKind: Step = (ctx) => {
@@ -209,7 +220,9 @@ const LEAD_STEPS: readonly Step[] = [STEPS[0]!, leadKind, ...STEPS.slice(1)];
 
 type HotHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-function postHandler(svc: Services, steps: readonly Step[]): HotHandler {
+/** `firstParty`: the handler of the path the site's own server forwards (/fp/…), whose answers set the cookies. */
+function postHandler(svc: Services, steps: readonly Step[], firstParty: boolean): HotHandler {
+  const fwd = firstParty ? forwarded(svc.config.pipeline.trustedProxies) : null;
   return (req, res) => {
     const origin = req.headers.origin;
     if (req.method === 'OPTIONS') {
@@ -234,7 +247,7 @@ function postHandler(svc: Services, steps: readonly Step[]): HotHandler {
       else if (isUtf8(body)) text = body.toString('utf8');
       else return refuse(svc, res, 'invalid_utf8', cors);
       try {
-        ingest(svc, newContext(facts(svc, req), { text }), res, steps, noContent);
+        ingest(svc, newContext(facts(svc, req, fwd), { text }), res, steps, noContent);
       } catch (err) {
         failed(svc, res, err);
       }
@@ -253,11 +266,11 @@ export function failed(svc: Services, res: ServerResponse, err: unknown): void {
   else res.destroy();
 }
 
-export const hitHandler = (svc: Services) => postHandler(svc, STEPS);
-export const leadHandler = (svc: Services) => postHandler(svc, LEAD_STEPS);
+export const hitHandler = (svc: Services, firstParty = false) => postHandler(svc, STEPS, firstParty);
+export const leadHandler = (svc: Services, firstParty = false) => postHandler(svc, LEAD_STEPS, firstParty);
 
-const sendGif = (res: ServerResponse, cors: string | null) =>
-  res.writeHead(200, { ...headers(cors), 'Content-Type': 'image/gif', 'Content-Length': PIXEL_GIF.length }).end(PIXEL_GIF);
+const sendGif: Answer = (res, cors, cookies) =>
+  res.writeHead(200, { ...headers(cors, cookies), 'Content-Type': 'image/gif', 'Content-Length': PIXEL_GIF.length }).end(PIXEL_GIF);
 
 /**
  * The hit of a pixel request: `?d=<the JSON hit>`, or the wire keys as query
@@ -285,14 +298,15 @@ export function pixelHit(query: URLSearchParams, referer: string | undefined, no
   return o;
 }
 
-export function pixelHandler(svc: Services): HotHandler {
+export function pixelHandler(svc: Services, firstParty = false): HotHandler {
+  const fwd = firstParty ? forwarded(svc.config.pipeline.trustedProxies) : null;
   return (req, res) => {
     const cors = svc.ingest.deps.sites.corsOrigin(req.headers.origin);
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(svc, res, 'method_not_allowed', cors);
     const url = req.url ?? '';
     if (url.length > MAX_HIT_BYTES) return refuse(svc, res, 'body_too_large', cors);
     const q = url.indexOf('?');
-    const f = facts(svc, req);
+    const f = facts(svc, req, fwd);
     const parsed = pixelHit(new URLSearchParams(q === -1 ? '' : url.slice(q + 1)), req.headers.referer, f.receivedAt);
     if (parsed === undefined) return refuse(svc, res, 'malformed_json', cors);
     ingest(svc, newContext(f, { parsed }), res, STEPS, sendGif);

@@ -55,15 +55,27 @@ const LINGER_MS = 1000;
  * `gate` as a handler: the request goes on only when admitted. The body of a
  * refused one is never read: once the answer is out, the connection stops
  * reading (node:http would otherwise read the body to discard it) and is cut
- * LINGER_MS later.
+ * LINGER_MS later. Its answer says `Connection: close`, and the connection is
+ * ended (FIN) with it: a keep-alive client (a CRM's webhook sender, fetch's pool)
+ * would otherwise send its next request on a connection no one reads any more.
  */
 export function admit(gate: Gate): RequestHandler {
   return (req, res, next) => {
-    if (gate(req, res)) return next();
-    if (!hasBody(req)) return;
+    const body = hasBody(req);
+    // Set before the gate answers; taken back when it admits.
+    if (body) res.setHeader('Connection', 'close');
+    if (gate(req, res)) {
+      if (body) res.removeHeader('Connection');
+      return next();
+    }
+    if (!body) return;
+    const socket = req.socket;
+    // Node destroys a `Connection: close` answer's socket once it is written,
+    // which with the body unread resets the connection, and a reset can destroy
+    // the answer before the sender has read it: here the socket is only ended.
+    socket.destroySoon = () => socket.end();
     res.once('finish', () => {
       if (req.complete) return;
-      const socket = req.socket;
       socket.pause();
       setTimeout(() => socket.destroy(), LINGER_MS).unref();
     });

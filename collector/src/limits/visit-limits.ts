@@ -16,16 +16,20 @@
 // minute. Redis being down or slow fails open: hits are then accepted unlimited.
 // Visitor ids: the same call renews the Redis key of every issued visitor id the
 // hits carry (visitor-id/issue.ts), so an id in use never expires and costs the
-// hit path no round trip of its own.
+// hit path no round trip of its own, and records the GA client id and Metrika id
+// the hit carries with it, by which a visitor whose cookie was lost gets the id
+// back (visitor-id/recover.ts).
 import type { Redis } from 'ioredis';
 import { ID_LENGTH } from '../visitor-id/id.js';
 import { idKey, VISITOR_ID_TTL_SECONDS } from '../visitor-id/issue.js';
+import { clientIdKey } from '../visitor-id/recover.js';
 
 // One call carries the checks of a whole turn, packed into one string (ARGV[5]):
-// a line per hit, `<mode>\t<site>\t<who>\t<ip key>\t<visitor id>\t<campaign>\n`,
+// a line per hit, `<mode>\t<site>\t<who>\t<ip key>\t<visitor id>\t<GA id>\t<Metrika id>\t<campaign>\n`,
 // mode 0 not throttled (not a visit), 1 a visit; the visitor id is empty when the
-// hit carries none, the campaign when the landing brings none. ARGV[6] is the key of an
-// issued id without the id, ARGV[7] the TTL it is renewed to (0: none). One argument
+// hit carries none (so are the client ids then), the campaign when the landing brings none. ARGV[6] is the key of an
+// issued id without the id, ARGV[7] the TTL it is renewed to (0: none), ARGV[8]
+// and ARGV[9] the keys of a GA and a Metrika id's visitor id without the client id. One argument
 // instead of three per hit: the client's cost per argument is what the hot path
 // would pay. The keys are built in the script (so the key prefix comes as ARGV[1]);
 // this needs a single Redis or a primary with replicas, not Redis Cluster.
@@ -37,16 +41,31 @@ local limit = tonumber(ARGV[3])
 local minute = ARGV[4]
 local vidKey = ARGV[6]
 local vidTtl = tonumber(ARGV[7])
+local cidKeys = { ARGV[8], ARGV[9] }
 local modes, sites, whos, rates, vids, camps = {}, {}, {}, {}, {}, {}
 local n = 0
-for mode, site, who, ip, vid, camp in string.gmatch(ARGV[5], '([01])\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\n]*)\\n') do
+for mode, site, who, ip, vid, ga, ym, camp in string.gmatch(ARGV[5], '([01])\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\n]*)\\n') do
   n = n + 1
   modes[n], sites[n], whos[n], rates[n], camps[n] = mode, site, who, site .. ':' .. ip, camp
-  if vid ~= '' then vids[vid] = true end
+  if vid ~= '' then
+    local cids = vids[vid] or {}
+    if ga ~= '' then cids[1] = ga end
+    if ym ~= '' then cids[2] = ym end
+    vids[vid] = cids
+  end
 end
--- An issued id lives VISITOR_ID_TTL past its last hit; EXPIRE creates no key for an id never issued.
+-- An issued id lives VISITOR_ID_TTL past its last hit; EXPIRE creates no key for
+-- an id never issued. A client id seen with an issued id goes with it as long:
+-- the first id it went with stays (SET NX), and is renewed by its own hits.
 if vidTtl > 0 then
-  for vid in pairs(vids) do redis.call('EXPIRE', prefix .. vidKey .. vid, vidTtl) end
+  for vid, cids in pairs(vids) do
+    if redis.call('EXPIRE', prefix .. vidKey .. vid, vidTtl) == 1 then
+      for i, cid in pairs(cids) do
+        local k = prefix .. cidKeys[i] .. cid
+        if not redis.call('SET', k, vid, 'EX', vidTtl, 'NX') and redis.call('GET', k) == vid then redis.call('EXPIRE', k, vidTtl) end
+      end
+    end
+  end
 end
 -- The rate limit: one INCRBY per site and address of the call (one NAT or office
 -- sends many hits per turn); the j-th hit of a key in the call is its
@@ -109,6 +128,9 @@ export type LimitQuery = {
   campaign: string;
   /** The Throughline visitor id the hit carries (its key is renewed), or ''. */
   visitorId: string;
+  /** The GA client id and Metrika id the hit carries, or '': recorded with an issued visitor id. */
+  gaCid: string;
+  ymUid: string;
 };
 
 const VERDICTS: Record<string, LimitVerdict> = { '0': 'ok', '1': 'throttled', '2': 'rate_limited' };
@@ -172,7 +194,8 @@ export class VisitLimits {
       this.minute = minute;
       this.timer = setTimeout(this.flushSoon, GATHER_MS);
     }
-    this.lines += `${throttle ? '1' : '0'}\t${q.siteId}\t${safe(q.who)}\t${q.ipKey}\t${safe(vid)}\t${throttle ? safe(q.campaign) : ''}\n`;
+    const [ga, ym] = vid === '' ? ['', ''] : [safe(q.gaCid), safe(q.ymUid)];
+    this.lines += `${throttle ? '1' : '0'}\t${q.siteId}\t${safe(q.who)}\t${q.ipKey}\t${safe(vid)}\t${ga}\t${ym}\t${throttle ? safe(q.campaign) : ''}\n`;
     this.waiting.push(hears);
     if (this.waiting.length >= GATHER_MAX) this.flush();
   }
@@ -189,7 +212,17 @@ export class VisitLimits {
       for (let i = 0; i < batch.length; i++) batch[i]?.limited(VERDICTS[verdicts[i] ?? '0'] ?? 'ok');
     };
     this.redis
-      .tlVisitLimits(this.redis.options.keyPrefix ?? '', this.throttleSeconds, this.perMinute, this.minute, lines, idKey(''), this.idTtlSeconds)
+      .tlVisitLimits(
+        this.redis.options.keyPrefix ?? '',
+        this.throttleSeconds,
+        this.perMinute,
+        this.minute,
+        lines,
+        idKey(''),
+        this.idTtlSeconds,
+        clientIdKey('ga', ''),
+        clientIdKey('ym', ''),
+      )
       .then(answer, (err: unknown) => {
         this.onError(err as Error);
         answer('');

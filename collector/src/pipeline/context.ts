@@ -9,6 +9,8 @@ import type { Site, SiteRegistry } from '../sites/registry.js';
 import type { Drop } from './reasons.js';
 
 /** Facts about the HTTP request, taken once by the route. */
+import type { FirstPartyRequest } from '../first-party/cookies.js';
+
 export type RequestFacts = {
   ip: string;
   userAgent: string;
@@ -16,6 +18,8 @@ export type RequestFacts = {
   /** The Sec-CH-UA client hint, where automated Chrome names itself. */
   clientHints: string;
   receivedAt: number;
+  /** Set for a request through the site's own server (/fp/): its answer sets the cookies (first-party/cookies.ts). */
+  firstParty?: FirstPartyRequest;
 };
 
 export type IdentityLinkRow = { kind_a: string; id_a: string; kind_b: string; id_b: string; evidence: string; linked_at: string };

@@ -8,8 +8,10 @@
 // and not otherwise, so the page works on a plain-HTTP host name too.
 import { createHmac } from 'node:crypto';
 import type { CookieOptions, Request, Response } from 'express';
-import proxyaddr from 'proxy-addr';
 import { sameSecret } from '../http/auth.js';
+import { cookieValue, forwarded } from '../http/forwarded.js';
+
+export { cookieValue };
 
 export const SESSION_COOKIE = 'tl_reports';
 export const SESSION_SECONDS = 12 * 3600;
@@ -18,24 +20,9 @@ const VALUE = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
 
 const mac = (token: string, expires: number) => createHmac('sha256', token).update(`${LABEL}\n${expires}`).digest('base64url');
 
-/** The value of cookie `name` in a Cookie header, if it is there once or more (the first wins). */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
 export function sessionCookies(trustedProxies: string[]) {
-  const trust = trustedProxies.length ? proxyaddr.compile(trustedProxies) : null;
-  const overHttps = (req: Request): boolean => {
-    if ((req.socket as { encrypted?: boolean }).encrypted) return true;
-    if (!trust || !trust(req.socket.remoteAddress ?? '', 0)) return false;
-    const proto = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim().toLowerCase();
-    return proto === 'https';
-  };
-  const options = (req: Request): CookieOptions => ({ httpOnly: true, sameSite: 'strict', path: '/', secure: overHttps(req) });
+  const { secure } = forwarded(trustedProxies);
+  const options = (req: Request): CookieOptions => ({ httpOnly: true, sameSite: 'strict', path: '/', secure: secure(req) });
 
   return {
     /** Signs the browser in: a session of SESSION_SECONDS. */

@@ -2,6 +2,8 @@
 // SITES: a JSON object, or the path of a file holding one:
 //   {"shop": {"origins": ["https://shop.example", "https://www.shop.example"]},
 //    "demo": {"origins": ["*"]}}
+// touchDays: how long the first and last touch live when the collector sets
+// them (first-party mode); the tracker's data-days, where the site sets one (90).
 // With no SITES at all every site id is accepted from every origin (development,
 // the demo); once SITES is set, only the listed sites are.
 import { readFileSync } from 'node:fs';
@@ -9,13 +11,18 @@ import { z } from 'zod';
 import { ConfigError } from '../config.js';
 
 const ORIGIN = /^(\*|https?:\/\/[^/\s]+)$/;
+/** The touches' lifetime, as the tracker's default (tracker/src/index.ts: data-days). */
+export const TOUCH_DAYS = 90;
 
 const schema = z.record(
   z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'site ids are 1-64 of [A-Za-z0-9_.-]'),
-  z.object({ origins: z.array(z.string().regex(ORIGIN, 'an origin is "*" or scheme://host[:port]')).default(['*']) }),
+  z.object({
+    origins: z.array(z.string().regex(ORIGIN, 'an origin is "*" or scheme://host[:port]')).default(['*']),
+    touchDays: z.number().int().min(1).max(3650).default(TOUCH_DAYS),
+  }),
 );
 
-export type Site = { id: string; anyOrigin: boolean; origins: ReadonlySet<string> };
+export type Site = { id: string; anyOrigin: boolean; origins: ReadonlySet<string>; touchDays: number };
 
 export class SiteRegistry {
   private readonly sites = new Map<string, Site>();
@@ -23,10 +30,10 @@ export class SiteRegistry {
   private readonly allOrigins = new Set<string>();
   private anyOrigin = false;
 
-  constructor(config: Record<string, { origins: string[] }> | null) {
+  constructor(config: Record<string, { origins: string[]; touchDays?: number }> | null) {
     this.open = config === null;
-    for (const [id, { origins }] of Object.entries(config ?? {})) {
-      const site: Site = { id, anyOrigin: origins.includes('*'), origins: new Set(origins.map((o) => o.toLowerCase())) };
+    for (const [id, { origins, touchDays = TOUCH_DAYS }] of Object.entries(config ?? {})) {
+      const site: Site = { id, anyOrigin: origins.includes('*'), origins: new Set(origins.map((o) => o.toLowerCase())), touchDays };
       this.sites.set(id, site);
       if (site.anyOrigin) this.anyOrigin = true;
       for (const o of site.origins) this.allOrigins.add(o);

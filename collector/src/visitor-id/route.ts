@@ -1,7 +1,13 @@
-// GET /vid — a new visitor id, as text/plain ("AB12CD"). The tracker asks once
+// GET /vid — a visitor id, as text/plain ("AB12CD"). The tracker asks once
 // per browser and keeps the answer in a first-party cookie. A simple GET without
 // custom headers draws no CORS preflight; Access-Control-Allow-Origin lets the
-// tracker on any site read the answer. Never cached: every call is a new id.
+// tracker on any site read the answer. Never cached. The answer is the
+// visitor's old id where the request names a known visitor (?g= and ?y=, the
+// GA and Metrika ids the tracker sends along: visitor-id/recover.ts), else a
+// new one.
+// GET /fp/vid — the same through the site's own server (first-party mode): the
+// request comes with the site's cookies, which may name the visitor too (our
+// tl_vid, _ga, _ym_uid), and the answer sets the id's cookie (first-party/cookies.ts).
 //
 // Each id is a Redis key for as long as it may be in use, so one address may
 // have only VID_RATE_LIMIT_PER_MINUTE of them a minute: the hits' rate limit
@@ -13,6 +19,9 @@ import { hashIp } from '../privacy/ip.js';
 import { VisitLimits, type LimitVerdict } from '../limits/visit-limits.js';
 import type { Services } from '../services.js';
 import { IdSpaceExhausted, issueVisitorId } from './issue.js';
+import { knownBy, recoverVisitorId } from './recover.js';
+import { cookieLine, firstPartyRequest, requestCookie, VISITOR_ID_DAYS } from '../first-party/cookies.js';
+import { forwarded } from '../http/forwarded.js';
 
 /** The rate limit's "site" for /vid: a site id cannot contain a slash. */
 const VID_COUNTER = '/vid';
@@ -28,12 +37,17 @@ function rateLimiter(svc: Services): Limiter | null {
     new Promise((resolve) => {
       const ip = svc.ingest.clientIp(req);
       const ipKey = ip === '' ? 'none' : hashIp(ip, svc.ingest.deps.salt.current(now));
-      limits.check({ siteId: VID_COUNTER, who: '', ipKey, throttle: false, campaign: '', visitorId: '' }, now, { limited: resolve });
+      limits.check({ siteId: VID_COUNTER, who: '', ipKey, throttle: false, campaign: '', visitorId: '', gaCid: '', ymUid: '' }, now, { limited: resolve });
     });
 }
 
-export function visitorIdHandler(svc: Services): RequestHandler {
+/** A query parameter given once as a short string, else undefined (a client id is at most 64 characters). */
+const param = (value: unknown): string | undefined => (typeof value === 'string' && value.length <= 64 ? value : undefined);
+
+/** `firstParty`: the handler of /fp/vid, whose request carries the site's cookies and whose answer sets tl_vid. */
+export function visitorIdHandler(svc: Services, firstParty = false): RequestHandler {
   const limited = rateLimiter(svc);
+  const fwd = firstParty ? forwarded(svc.config.pipeline.trustedProxies) : null;
   return async (req, res) => {
     res.set({ 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' });
     const now = Date.now();
@@ -42,7 +56,12 @@ export function visitorIdHandler(svc: Services): RequestHandler {
       return void res.status(429).json({ error: 'rate_limited' });
     }
     try {
-      const id = await issueVisitorId(svc.redis, now);
+      const fp = fwd ? firstPartyRequest(req, fwd) : null;
+      const cookie = (name: string) => (fp ? requestCookie(fp, name) : undefined);
+      // The query's ids first (the tracker read them as it sends its hits), then the cookies'.
+      const by = knownBy({ visitorId: cookie('tl_vid'), ga: param(req.query.g) ?? cookie('_ga'), ym: param(req.query.y) ?? cookie('_ym_uid') });
+      const id = (await recoverVisitorId(svc.redis, by)) ?? (await issueVisitorId(svc.redis, now));
+      if (fp) res.append('Set-Cookie', cookieLine('tl_vid', id, VISITOR_ID_DAYS, fp.site));
       res.type('text/plain').send(id);
     } catch (err) {
       const reason = err instanceof IdSpaceExhausted ? 'visitor_id_collisions' : 'redis_unavailable';

@@ -1,6 +1,7 @@
 // The HTTP surface under attack: authenticated routes refuse before they read a
 // body, secrets never reach the log, no error answer carries a stack trace or an
 // install path, and /metrics can be closed with a token.
+import { Agent, request } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +94,29 @@ describe('the HTTP surface (attack)', () => {
       expect(JSON.parse(a.body).error, what).toMatch(/^bad_/);
       // Nothing more is read from that connection: the server hangs up after its answer.
       expect(a.closed, what).toBe(true);
+    }
+  });
+
+  it('4. a refused body says Connection: close, so a keep-alive client sends its next request on a new connection, not on the one left unread', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (path: string, body: string) =>
+      new Promise<{ status: number; connection: string | undefined; socket: unknown }>((resolve, reject) => {
+        const req = request(`${c.url}${path}`, { method: 'POST', agent, headers: { 'Content-Type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, socket: req.socket }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      const refused = await post('/crm/import/shop/wrong_secret_0123456789abcdef/deals', JSON.stringify({ deals: [] }));
+      expect(refused).toMatchObject({ status: 401, connection: 'close' });
+      // At once, as a pooled client would: answered, on another connection.
+      const next = await post('/crm/import/shop/wrong_secret_0123456789abcdef/deals', '{}');
+      expect(next.status).toBe(401);
+      expect(next.socket).not.toBe(refused.socket);
+    } finally {
+      agent.destroy();
     }
   });
 

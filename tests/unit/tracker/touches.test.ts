@@ -4,6 +4,7 @@ import { campaign, nextTouches, params, type Touch } from '../../../tracker/src/
 
 const host = 'shop.example';
 const t = (l: string, r = ''): Touch => `${l} ${r}`;
+const next = (first: Touch | undefined, last: Touch | undefined, cur: Touch, pageHost = host) => nextTouches(first, last, cur, pageHost);
 
 describe('touch parameters', () => {
   it('decodes percent-encoded UTM values and keeps the first of repeated ones', () => {
@@ -35,43 +36,43 @@ describe('first and last touch', () => {
   const ad = t('https://shop.example/?utm_source=yandex&utm_campaign=brand&yclid=77', 'https://yandex.ru/');
 
   it('keeps the first touch once', () => {
-    expect(nextTouches(undefined, undefined, ad, host)[0]).toBe(ad);
-    expect(nextTouches(ad, ad, t('https://shop.example/?utm_source=google', 'https://google.com/'), host)[0]).toBeUndefined();
+    expect(next(undefined, undefined, ad)[0]).toBe(ad);
+    expect(next(ad, ad, t('https://shop.example/?utm_source=google', 'https://google.com/'))[0]).toBeUndefined();
   });
 
   it('records even a direct first visit as the first touch, but not as the last', () => {
     const direct = t('https://shop.example/');
-    expect(nextTouches(undefined, undefined, direct, host)).toEqual([direct, undefined, false]);
+    expect(next(undefined, undefined, direct)).toEqual([direct, undefined, false]);
   });
 
   it('a direct visit never erases the campaign', () => {
-    expect(nextTouches(ad, ad, t('https://shop.example/prices'), host)).toEqual([undefined, undefined, false]);
+    expect(next(ad, ad, t('https://shop.example/prices'))).toEqual([undefined, undefined, false]);
   });
 
   it('an internal page view is not a touch', () => {
-    expect(nextTouches(ad, ad, t('https://shop.example/prices', 'https://shop.example/'), host)[1]).toBeUndefined();
+    expect(next(ad, ad, t('https://shop.example/prices', 'https://shop.example/'))[1]).toBeUndefined();
   });
 
   it('a landing from another site replaces the last touch but is no new campaign', () => {
     const organic = t('https://shop.example/blog', 'https://www.google.com/');
-    expect(nextTouches(ad, ad, organic, host)).toEqual([undefined, organic, false]);
+    expect(next(ad, ad, organic)).toEqual([undefined, organic, false]);
   });
 
   it('a new campaign or click id replaces the last touch and is new', () => {
     const other = t('https://shop.example/?utm_source=google&gclid=9', 'https://google.com/');
-    expect(nextTouches(ad, ad, other, host)).toEqual([undefined, other, true]);
+    expect(next(ad, ad, other)).toEqual([undefined, other, true]);
     const sameTagsNewClick = t('https://shop.example/?utm_source=yandex&utm_campaign=brand&yclid=78');
-    expect(nextTouches(ad, ad, sameTagsNewClick, host)[2]).toBe(true);
+    expect(next(ad, ad, sameTagsNewClick)[2]).toBe(true);
   });
 
   it('the same campaign again (a reload) is a touch but not new', () => {
     const reload = t('https://shop.example/?utm_source=yandex&utm_campaign=brand&yclid=77', 'https://yandex.ru/');
-    expect(nextTouches(ad, ad, reload, host)).toEqual([undefined, reload, false]);
+    expect(next(ad, ad, reload)).toEqual([undefined, reload, false]);
   });
 
   it('compares referrer hosts with the port', () => {
-    expect(nextTouches(ad, ad, t('http://localhost:8081/', 'http://localhost:8081/a'), 'localhost:8081')[1]).toBeUndefined();
-    expect(nextTouches(ad, ad, t('http://localhost:8081/', 'http://localhost:9000/'), 'localhost:8081')[1]).toBeDefined();
+    expect(next(ad, ad, t('http://localhost:8081/', 'http://localhost:8081/a'), 'localhost:8081')[1]).toBeUndefined();
+    expect(next(ad, ad, t('http://localhost:8081/', 'http://localhost:9000/'), 'localhost:8081')[1]).toBeDefined();
   });
 
   it('reads a touch: the landing URL, a space, the referrer', () => {

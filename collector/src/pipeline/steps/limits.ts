@@ -16,6 +16,8 @@ export function limitQuery(ctx: HitContext): LimitQuery {
     throttle: row.kind === 'visit',
     campaign: row.kind === 'visit' ? campaignOf(landingOf(row)) : '',
     visitorId: row.visitor_id,
+    gaCid: row.ga_cid,
+    ymUid: row.ym_uid,
   };
 }
 

@@ -1,0 +1,18 @@
+# Sourced by the install scripts: Debian packages installed only where missing.
+#   apt_missing pkg…   prints the packages of the list that are not installed
+#   apt_install pkg…   installs them (apt-get update first), without recommends
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_missing() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || echo "$pkg"
+  done
+}
+
+apt_install() {
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
