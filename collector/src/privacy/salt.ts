@@ -11,31 +11,31 @@ import type { Redis } from 'ioredis';
 const DAY_MS = 86_400_000;
 const KEEP_SECONDS = 48 * 3600;
 const RETRY_MS = 10_000;
+/** The next day's salt is read this long before the day begins: its first hits hash alike everywhere. */
+const AHEAD_MS = 10 * 60_000;
 
 export class DailySalt {
-  private day = -1;
-  private salt = '';
-  private confirmed = false;
+  /** The salts read from Redis, by day (today's, and tomorrow's near midnight). */
+  private readonly known = new Map<number, string>();
   private nextTry = 0;
   private fetching = false;
   private readonly local = new Map<number, string>();
 
   constructor(private readonly redis: Redis) {}
 
-  /** The salt of the day of `now`, synchronously; refreshes from Redis in the background. */
+  /** The salt of the day of `now`, synchronously; reads it from Redis in the background. */
   current(now: number): string {
     const day = Math.floor(now / DAY_MS);
-    if (day !== this.day) {
-      this.day = day;
-      this.confirmed = false;
-      this.nextTry = 0;
-      this.salt = this.localSalt(day);
+    const salt = this.known.get(day);
+    if (salt) {
+      if ((day + 1) * DAY_MS - now < AHEAD_MS && !this.known.has(day + 1) && !this.fetching && now >= this.nextTry) void this.fetch(day + 1, now);
+      return salt;
     }
-    if (!this.confirmed && !this.fetching && now >= this.nextTry) void this.fetch(day, now);
-    return this.salt;
+    if (!this.fetching && now >= this.nextTry) void this.fetch(day, now);
+    return this.localSalt(day);
   }
 
-  /** Fetches (or creates) the salt of `day` in Redis; resolves when done or failed. */
+  /** Reads (or creates) the salt of `day` in Redis; resolves when done or failed. The collector awaits today's before it listens. */
   async fetch(day: number, now = Date.now()): Promise<void> {
     this.fetching = true;
     try {
@@ -43,9 +43,9 @@ export class DailySalt {
       const ttl = Math.max(60, Math.round(((day + 1) * DAY_MS - now) / 1000) + KEEP_SECONDS - 86_400);
       await this.redis.set(key, randomBytes(32).toString('hex'), 'EX', ttl, 'NX');
       const value = await this.redis.get(key);
-      if (value && day === this.day) {
-        this.salt = value;
-        this.confirmed = true;
+      if (value) {
+        this.known.set(day, value);
+        for (const d of this.known.keys()) if (d < day - 1) this.known.delete(d);
       }
     } catch {
       this.nextTry = now + RETRY_MS;
