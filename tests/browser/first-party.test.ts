@@ -14,11 +14,13 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoSite } from '../../demo-site/serve.js';
 import { launchChromiumResolving } from '../helpers/browser-hosts.js';
-import { freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
+import { eventually, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { freePort, startCollector, type RunningCollector } from '../helpers/collector.js';
 import { quiet, until } from '../helpers/platform-site.js';
 
-const GA = 'GA1.2.908899769.1600020018';
+/** Each visitor's own GA client id, as in real browsers (the collector gives a lost id back by it). */
+let visitors = 0;
+const gaId = () => `${908899769 + visitors++}.1600020018`;
 const DAY = 86_400;
 type Sent = { k: string; v: string; u: string };
 
@@ -50,9 +52,9 @@ describe('first-party mode in Chromium', () => {
     await db?.drop();
   });
 
-  async function visitor(site: string): Promise<BrowserContext> {
+  async function visitor(site: string, ga = gaId()): Promise<BrowserContext> {
     const context = await browser.newContext();
-    await context.addCookies([{ name: '_ga', value: GA, url: site }]);
+    await context.addCookies([{ name: '_ga', value: `GA1.2.${ga}`, url: site }]);
     return context;
   }
   /** The tracker's requests of a page, by path below the collector's root or /_tl/. */
@@ -74,7 +76,8 @@ describe('first-party mode in Chromium', () => {
   it('the same hidden fields, mailto tag and visits as the default mode; the ids and touches are the collector\'s cookies at their full lifetime', async () => {
     const seen: Record<string, Record<string, string>> = {};
     for (const site of [plain, fp]) {
-      const context = await visitor(site);
+      const ga = gaId();
+      const context = await visitor(site, ga);
       const page = await context.newPage();
       const w = watch(page);
       await page.goto(site + LANDING);
@@ -86,7 +89,7 @@ describe('first-party mode in Chromium', () => {
       expect(tl_vid).toBe(vid);
       expect(tl_landing).toBe(site + LANDING);
       expect(tl_first_landing).toBe(site + LANDING);
-      seen[site] = rest;
+      seen[site] = { ...rest, tl_ga: rest.tl_ga === ga ? 'its own' : rest.tl_ga! };
       await until(async () => (await page.getAttribute('#mail', 'href')) === `mailto:sales@northwind.example?subject=%5B${vid}%5D%20Training`);
       // A second page within the visit window: no visit.
       await page.goto(`${site}/about.html`);
@@ -109,11 +112,22 @@ describe('first-party mode in Chromium', () => {
         expect(cookies.utm_source!.value).toBe('yandex');
         for (const c of [cookies.tl_vid!, cookies.tl_lt!]) expect(c).toMatchObject({ domain: '.shop.test', path: '/', sameSite: 'Lax', httpOnly: false, secure: false });
       }
+      // A landing from another site without a campaign, within the window: a new last touch and no
+      // new visit. The first-party build sends it (the collector's answer sets the touch); the
+      // collector's throttle drops that visit: one visit stored in both modes.
+      await page.goto(`${site}/about.html?from=partner`, { referer: 'https://partner.example/' });
+      await quiet();
+      expect(w.hits.filter((h) => h.k === 'visit')).toHaveLength(site === fp ? 2 : 1);
+      expect((await context.cookies(site)).find((c) => c.name === 'tl_lt')!.value).toBe(
+        encodeURIComponent(`${site}/about.html?from=partner https://partner.example/`),
+      );
+      const stored = await eventually(() => db.rows<{ n: string }>(`SELECT count() AS n FROM hits WHERE kind = 'visit' AND visitor_id = '${vid}'`), 5_000, (r) => r[0]?.n === '1');
+      expect(stored[0]!.n).toBe('1');
       await context.close();
     }
     // Everything but the ids the two visitors got is the same.
     expect(seen[fp]).toEqual(seen[plain]);
-    expect(seen[fp]).toMatchObject({ utm_source: 'yandex', utm_medium: 'cpc', utm_campaign: 'brand', yclid: '5501', tl_ga: '908899769.1600020018' });
+    expect(seen[fp]).toMatchObject({ utm_source: 'yandex', utm_medium: 'cpc', utm_campaign: 'brand', yclid: '5501', tl_ga: 'its own' });
   });
 
   it('waits for consent as the default mode does: no request and no cookie before it', async () => {

@@ -253,6 +253,15 @@ describe.runIf(WEBKIT_AVAILABLE)('first-party mode in Safari ITP (WebKitGTK, rea
       report('first-party, campaign from news.test', cookies, landing);
       expectFull(cookies, { tl_vid: VID_DAYS, tl_ft: TOUCH_DAYS, tl_lt: TOUCH_DAYS, utm_source: TOUCH_DAYS, utm_medium: TOUCH_DAYS }, landing);
       expect(cookie(cookies, 'utm_source').value).toBe('newsletter');
+
+      // A landing from another site without a campaign, within the visit window: no visit to
+      // count (the throttle), but a new last touch, which the first-party build sends all the
+      // same, so the collector's answer sets it at full lifetime (its own throttle drops the visit).
+      const referral = await land(browser, `http://${SHOP}/?from=news`, HIT, { from: 'http://news.test', probe: 'probe' });
+      cookies = await browser.cookies();
+      report('first-party, referral from news.test within the window', cookies, referral);
+      expectFull(cookies, { tl_lt: TOUCH_DAYS }, referral);
+      expect(decodeURIComponent(cookie(cookies, 'tl_lt').value)).toBe(`http://${SHOP}/?from=news http://news.test/`);
     });
 
     it('keeps them after an ad click from a domain ITP classified as a tracker, where a script cookie gets 24 hours', async () => {

@@ -89,6 +89,12 @@ function start(config: Config, base: string, api: PageApi): void {
       setCookie('tl_vt', now, 1);
       hit('visit');
     }
+    // First-party mode: a new last touch the throttle holds back (a landing from
+    // another site without a campaign, within the visit window) is sent all the
+    // same, without restarting the window: the collector's answer sets it at its
+    // full lifetime, and the collector's own throttle, whose window began with
+    // the same visit, drops the visit.
+    else if (FIRST_PARTY && last) hit('visit');
     scan();
   });
 
