@@ -172,8 +172,8 @@ async function timeReports(ch: ClickHouseClient): Promise<void> {
 
   const baselineSql = `SELECT count() AS n FROM (
       SELECT deal_id, argMaxIf(channel, ts, channel != 'direct') AS ch
-      FROM (SELECT visitor_id, ts, channel FROM ${DB}.hits WHERE kind = 'visit')
-      ALL INNER JOIN (SELECT deal_id, created_at AS deal_ts, visitor_id FROM ${DB}.deals WHERE visitor_id != '' AND version = 1) USING visitor_id
+      FROM (SELECT visitor_id, ts, channel FROM ${DB}.hits WHERE kind = 'visit') AS h
+      ALL INNER JOIN (SELECT deal_id, created_at AS deal_ts, visitor_id FROM ${DB}.deals WHERE visitor_id != '' AND version = 1) AS dl USING visitor_id
       WHERE ts <= deal_ts GROUP BY deal_id)`;
   const baseline = async () => (await ch.query({ query: baselineSql, format: 'JSONEachRow' })).json();
 

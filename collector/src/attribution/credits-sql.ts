@@ -117,11 +117,11 @@ FROM (
     arrayMap(x -> x / arraySum(w), w) AS ws,
     ${splitBounds(MODELS[q.model].exact)} AS bounds,
     arrayMap((b, i) -> b - if(i = 1, toInt64(0), bounds[i - 1]), bounds, arrayEnumerate(bounds)) AS credits
-  FROM (${conversionsInReportCurrency(q.db, q.money ?? DEFAULT_REPORT_MONEY, `${convs} AND ${inPeriod}`)}) ANY LEFT JOIN (
+  FROM (${conversionsInReportCurrency(q.db, q.money ?? DEFAULT_REPORT_MONEY, `${convs} AND ${inPeriod}`)}) AS cv ANY LEFT JOIN (
     SELECT conv_key, arraySort(groupArray(tuple(ts, ts_ms, channel, source, medium, campaign, event_id))) AS t
     FROM ${d}.attribution_touches
     WHERE ${runIs(q.db, q.run)} AND ${inPeriod} AND ts >= conv_ts - ${windowSec}
     GROUP BY conv_key
-  ) USING conv_key
+  ) AS tch USING conv_key
 ) ARRAY JOIN chs AS channel, srcs AS source, meds AS medium, camps AS campaign, tss AS touch_ts, ws AS share, credits AS credit_minor`;
 }

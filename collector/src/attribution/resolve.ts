@@ -82,9 +82,9 @@ SELECT ${r}, conv_key, conv_kind, conv_ts, deal_source, deal_id, outcome, stage,
 FROM (
   SELECT conv_key, conv_kind, conv_ts, arraySort(groupArray(visitor_id)) AS all_ids, arrayFilter(v -> v != '', all_ids) AS visitor_ids
   FROM ${members(d, r)} GROUP BY conv_key, conv_kind, conv_ts
-) ANY LEFT JOIN (
+) AS m ANY LEFT JOIN (
   ${currentDeals(d, `${DEAL_KEY} AS conv_key, source AS deal_source, deal_id, outcome, stage, stages_passed, lost_from_stage, amount_minor, currency, closed_at`)}
-) USING conv_key
+) AS dl USING conv_key
 WHERE conv_kind = 'lead' OR deal_id != ''`;
 }
 
@@ -103,9 +103,9 @@ export function touchesInsertSql(db: string, run: number): string {
 SELECT ${r}, conv_key, conv_ts, event_id, ts, ts_ms, channel, source, medium, campaign
 FROM (
   SELECT visitor_id, event_id, ts, ts_ms, channel, source, medium, campaign FROM ${d}.hits WHERE kind = 'visit'
-) ALL INNER JOIN (
+) AS h ALL INNER JOIN (
   SELECT conv_key, conv_ts, visitor_id FROM ${members(d, r)} AND visitor_id != ''
-) USING visitor_id
+) AS m USING visitor_id
 WHERE ts <= conv_ts AND ts >= conv_ts - ${MAX_WINDOW_DAYS * 86400}
 LIMIT 1 BY conv_key, event_id`;
 }

@@ -80,5 +80,5 @@ export function inReportCurrencySql(x: InReportCurrency): string {
     ${at} AS rate_i,
     if(same_currency OR rate_e9 = 0, own_minor, ${convertedMinorSql('own_minor', 'rate_e9')}) AS ${ident(x.minor)},
     if(same_currency OR rate_e9 > 0, ${base}, currency) AS ${ident(x.currency)}
-  FROM (${x.from}) ANY LEFT JOIN (${ratesByCurrencySql(x.db, x.money)}) USING currency`;
+  FROM (${x.from}) AS a ANY LEFT JOIN (${ratesByCurrencySql(x.db, x.money)}) AS r USING currency`;
 }

@@ -95,12 +95,12 @@ export function trafficSql(q: Pick<ReportQuery, 'db' | 'period' | 'group'>): str
 SELECT groupArray(key) AS keys, groupArray(v) AS visits, groupArray(finalizeAggregation(s)) AS visitors, uniqCombinedMerge(s) AS total_visitors
 FROM (
   SELECT key, s, v
-  FROM (${visits(`${keySql(q.group, 'ts')} AS key, uniqCombinedState(visitor_id) AS s`, 'key')})
+  FROM (${visits(`${keySql(q.group, 'ts')} AS key, uniqCombinedState(visitor_id) AS s`, 'key')}) AS u
   ANY LEFT JOIN (
     SELECT key, sum(n) AS v
     FROM (${visits(`${keySql(q.group, 'ts')} AS key, toDate(ts) AS day, uniqExact(event_id) AS n`, 'key, day')})
     GROUP BY key
-  ) USING key
+  ) AS n USING key
 )`;
 }
 
