@@ -155,8 +155,11 @@ describe('the HTTP surface (attack)', () => {
     const answers = await Promise.all(Array.from({ length: 40 }, () => exchange(c.url, head(path, body.length), { body, waitMs: 10_000, untilAnswer: true })));
     const after = await rssOf(pid, true);
     expect(answers.map((a) => a.status)).toEqual(Array(40).fill(401));
-    // 40 bodies of 5 MB would be 200 MB (and as strings twice that) at the peak; none of them is read.
-    expect(after - before).toBeLessThan(40 * body.length * 0.25);
+    // 40 bodies of 5 MB would be 200 MB (and as strings twice that) at the peak; none of them is
+    // read into memory. The growth measured is 36-42 MB on a quiet machine (sockets, buffers and
+    // garbage of 40 connections), up to 53 MB under a full parallel run: the bound is 40% of the
+    // bodies, far under what reading them would take.
+    expect(after - before).toBeLessThan(40 * body.length * 0.4);
   });
 
   it('11. no secret, token or OAuth code in a URL reaches the log, however long the source name', async () => {
