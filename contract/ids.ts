@@ -11,6 +11,9 @@
 export const ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 export const ID_LENGTH = 6;
 
+/** How long the visitor id's cookie lives, renewed as the visits go on (the tracker's write, the collector's Set-Cookie in first-party mode). */
+export const VISITOR_ID_DAYS = 400;
+
 /**
  * A visitor id in its stored form (upper-case), '' when the value is none:
  * compared case-insensitively, nothing else forgiven (readers of text that may

@@ -13,6 +13,9 @@ import { campaignOf, freshLanding, queryOf } from './campaign.js';
  */
 export type Touch = string;
 
+/** How long the first and last touch live by default: the tracker's `data-days`, a site's `touchDays` (days). */
+export const TOUCH_DAYS = 90;
+
 /** How much of a page's address and of its referrer a touch keeps: a cookie holds 4 KB. */
 export const TOUCH_HREF_MAX = 1e3;
 export const TOUCH_REFERRER_MAX = 500;

@@ -14,11 +14,7 @@ PACKAGES=(nginx apache2-bin caddy php-cli php-curl)
 set -euo pipefail
 . "$(dirname "$0")/lib/apt.sh"
 
-mapfile -t need < <(apt_missing "${PACKAGES[@]}")
-if [ ${#need[@]} -eq 0 ]; then
-  echo "[web-servers-deps] all present: ${PACKAGES[*]}"
-  exit 0
-fi
+apt_need "[web-servers-deps]" "${PACKAGES[@]}"
 
 POLICY=/usr/sbin/policy-rc.d
 if [ ! -e "$POLICY" ]; then

@@ -8,11 +8,7 @@ PACKAGES=(libwebkit2gtk-4.1-0 xvfb sqlite3)
 set -euo pipefail
 . "$(dirname "$0")/lib/apt.sh"
 
-mapfile -t need < <(apt_missing "${PACKAGES[@]}")
-if [ ${#need[@]} -eq 0 ]; then
-  echo "[webkit-deps] all present: ${PACKAGES[*]}"
-  exit 0
-fi
+apt_need "[webkit-deps]" "${PACKAGES[@]}"
 
 echo "[webkit-deps] installing ${need[*]}"
 # No recommends: the harness needs no fonts beyond what the libraries pull in.

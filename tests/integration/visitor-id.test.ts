@@ -8,6 +8,7 @@ import { IdSpaceExhausted, idKey, issueVisitorId, MAX_ATTEMPTS } from '../../col
 import { freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { startCollector, type RunningCollector } from '../helpers/collector.js';
 import { REDIS_URL } from '../helpers/env.js';
+import { dropRedisPrefix } from '../helpers/redis.js';
 
 describe('visitor ids', () => {
   const prefix = `t_${randomBytes(4).toString('hex')}:`;
@@ -22,8 +23,7 @@ describe('visitor ids', () => {
     redis = new Redis(REDIS_URL, { keyPrefix: prefix });
   });
   afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await new Redis(REDIS_URL).del(...keys);
+    await dropRedisPrefix(prefix);
     redis?.disconnect();
     await collector?.stop();
     await db?.drop();

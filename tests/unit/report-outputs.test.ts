@@ -9,7 +9,8 @@ import { isStorableDay } from '../../collector/src/clickhouse/days.js';
 import type { Report, ReportRow } from '../../collector/src/reports/build.js';
 import { reportCsv } from '../../collector/src/reports/format.js';
 import { onceEach, parseReportOptions, REPORT_PARAMS } from '../../collector/src/reports/options.js';
-import { cookieValue, SESSION_COOKIE, SESSION_SECONDS, sessionCookies } from '../../collector/src/reports/session.js';
+import { cookieValue } from '../../collector/src/http/forwarded.js';
+import { SESSION_COOKIE, SESSION_SECONDS, sessionCookies } from '../../collector/src/reports/session.js';
 
 const row = (key: string, over: Partial<ReportRow> = {}): ReportRow => ({
   key, visits: 1, visitors: 1, leads: 1, deals: 1, won: 1, returned: 0, lost: 0, revenue_minor: 7500, cost_minor: 10_000,

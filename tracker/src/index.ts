@@ -7,12 +7,12 @@ import { collectorBase, type Config } from './config.js';
 import { getCookie, setCookie } from './cookies.js';
 import { FIELDS, fieldValues, fillForm, leadProps } from './forms.js';
 import type { Inner, PageApi } from './hooks/inner.js';
-import { gaClientId, visitorId, ymUid } from './ids.js';
+import { gaClientId, VISITOR_ID_DAYS, visitorId, ymUid } from './ids.js';
 import { automated, CONSENT_COOKIE, OPT_OUT_COOKIE, privacySignal } from './manners.js';
 import { FIRST_PARTY } from './mode.js';
 import { d, loc, w } from './page.js';
 import { shouldSendVisit } from './throttle.js';
-import { nextTouches, params, TOUCH_HREF_MAX, TOUCH_REFERRER_MAX, UTM, type Touch } from './touches.js';
+import { nextTouches, params, TOUCH_DAYS, TOUCH_HREF_MAX, TOUCH_REFERRER_MAX, UTM, type Touch } from './touches.js';
 import { send, type Hit } from './transport.js';
 
 const on = <E extends Event>(target: EventTarget, type: string, fn: (e: E) => unknown, capture?: boolean) =>
@@ -29,7 +29,7 @@ function guard<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R | und
 }
 
 function start(config: Config, base: string, api: PageApi): void {
-  const days = +config.days! || 90; // lifetime of the touches
+  const days = +config.days! || TOUCH_DAYS; // lifetime of the touches
   let vid = '';
   let ref = d.referrer;
   let href = loc.href;
@@ -108,7 +108,7 @@ function start(config: Config, base: string, api: PageApi): void {
     .then(
       guard((text: string) => {
         vid = visitorId(text);
-        if (vid && !FIRST_PARTY) setCookie('tl_vid', vid, 400);
+        if (vid && !FIRST_PARTY) setCookie('tl_vid', vid, VISITOR_ID_DAYS);
         visit();
         on(d, 'submit', (e) => submitted(e.target as HTMLFormElement), true);
         // form.submit() fires no submit event: fill and report on that path too.

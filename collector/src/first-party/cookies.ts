@@ -15,10 +15,8 @@ import type { IncomingMessage } from 'node:http';
 import { getDomain } from 'tldts';
 import { queryOf, UTM_TAGS } from '../../../contract/campaign.js';
 import { nextTouches, touchOf } from '../../../contract/touches.js';
+import { VISITOR_ID_DAYS } from '../../../contract/ids.js';
 import { cookieValue, type Forwarded } from '../http/forwarded.js';
-
-/** The visitor id cookie's lifetime, as the tracker writes it (tracker/src/index.ts). */
-export const VISITOR_ID_DAYS = 400;
 
 /** Where the cookies go: the site's registrable domain (null: the host alone), and whether over HTTPS only. */
 export type CookieSite = { domain: string | null; secure: boolean };

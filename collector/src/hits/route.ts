@@ -23,8 +23,7 @@ import { hitTsv } from './row.js';
 import { JournalEntry, type MoreRows } from '../buffer/journal-buffer.js';
 import type { LimitTarget, LimitVerdict } from '../limits/visit-limits.js';
 import { firstPartyRequest, hitCookies } from '../first-party/cookies.js';
-import { forwarded, type Forwarded } from '../http/forwarded.js';
-import { TOUCH_DAYS } from '../sites/registry.js';
+import { TOUCH_DAYS } from '../../../contract/touches.js';
 
 export const MAX_HIT_BYTES = 16 * 1024;
 
@@ -94,8 +93,8 @@ export function readBody(req: IncomingMessage, limit: number, done: (body: Buffe
   req.on('end', onEnd);
 }
 
-/** The request's facts; `fwd` given for a first-party request (/fp/), whose answer sets cookies. */
-function facts(svc: Services, req: IncomingMessage, fwd: Forwarded | null): RequestFacts {
+/** The request's facts; `firstParty` for a request through the site's own server (/fp/), whose answer sets cookies. */
+function facts(svc: Services, req: IncomingMessage, firstParty: boolean): RequestFacts {
   const h = req.headers;
   return {
     ip: svc.ingest.clientIp(req),
@@ -103,7 +102,7 @@ function facts(svc: Services, req: IncomingMessage, fwd: Forwarded | null): Requ
     origin: h.origin,
     clientHints: typeof h['sec-ch-ua'] === 'string' ? h['sec-ch-ua'] : '',
     receivedAt: Date.now(),
-    firstParty: fwd ? firstPartyRequest(req, fwd) : undefined,
+    firstParty: firstParty ? firstPartyRequest(req, svc.ingest.forwarded) : undefined,
   };
 }
 
@@ -222,7 +221,6 @@ type HotHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** `firstParty`: the handler of the path the site's own server forwards (/fp/…), whose answers set the cookies. */
 function postHandler(svc: Services, steps: readonly Step[], firstParty: boolean): HotHandler {
-  const fwd = firstParty ? forwarded(svc.config.pipeline.trustedProxies) : null;
   return (req, res) => {
     const origin = req.headers.origin;
     if (req.method === 'OPTIONS') {
@@ -247,7 +245,7 @@ function postHandler(svc: Services, steps: readonly Step[], firstParty: boolean)
       else if (isUtf8(body)) text = body.toString('utf8');
       else return refuse(svc, res, 'invalid_utf8', cors);
       try {
-        ingest(svc, newContext(facts(svc, req, fwd), { text }), res, steps, noContent);
+        ingest(svc, newContext(facts(svc, req, firstParty), { text }), res, steps, noContent);
       } catch (err) {
         failed(svc, res, err);
       }
@@ -299,14 +297,13 @@ export function pixelHit(query: URLSearchParams, referer: string | undefined, no
 }
 
 export function pixelHandler(svc: Services, firstParty = false): HotHandler {
-  const fwd = firstParty ? forwarded(svc.config.pipeline.trustedProxies) : null;
   return (req, res) => {
     const cors = svc.ingest.deps.sites.corsOrigin(req.headers.origin);
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(svc, res, 'method_not_allowed', cors);
     const url = req.url ?? '';
     if (url.length > MAX_HIT_BYTES) return refuse(svc, res, 'body_too_large', cors);
     const q = url.indexOf('?');
-    const f = facts(svc, req, fwd);
+    const f = facts(svc, req, firstParty);
     const parsed = pixelHit(new URLSearchParams(q === -1 ? '' : url.slice(q + 1)), req.headers.referer, f.receivedAt);
     if (parsed === undefined) return refuse(svc, res, 'malformed_json', cors);
     ingest(svc, newContext(f, { parsed }), res, STEPS, sendGif);

@@ -6,11 +6,10 @@ import type { VisitLimits } from '../limits/visit-limits.js';
 import type { DailySalt } from '../privacy/salt.js';
 import type { UrlRedactor } from '../privacy/url.js';
 import type { Site, SiteRegistry } from '../sites/registry.js';
+import type { FirstPartyRequest } from '../first-party/cookies.js';
 import type { Drop } from './reasons.js';
 
 /** Facts about the HTTP request, taken once by the route. */
-import type { FirstPartyRequest } from '../first-party/cookies.js';
-
 export type RequestFacts = {
   ip: string;
   userAgent: string;

@@ -14,6 +14,7 @@ import { VisitLimits } from '../limits/visit-limits.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { ROOT } from '../paths.js';
 import { clientIpResolver, type ClientIpResolver } from '../privacy/client-ip.js';
+import { forwarded, type Forwarded } from '../http/forwarded.js';
 import { DailySalt } from '../privacy/salt.js';
 import { UrlRedactor } from '../privacy/url.js';
 import { loadSites } from '../sites/registry.js';
@@ -27,6 +28,8 @@ export type Ingest = {
   buffer: JournalBuffer;
   metrics: Metrics;
   clientIp: ClientIpResolver;
+  /** The host and scheme a request was sent to, as a trusted proxy says (first-party mode's cookies). */
+  forwarded: Forwarded;
   redis: Redis;
   close(): Promise<void>;
 };
@@ -93,6 +96,7 @@ export async function createIngest(config: Config, settings: Record<string, stri
     buffer,
     metrics,
     clientIp: clientIpResolver(p.trustedProxies),
+    forwarded: forwarded(p.trustedProxies),
     redis,
     async close() {
       await buffer.close();

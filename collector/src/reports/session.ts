@@ -11,8 +11,6 @@ import type { CookieOptions, Request, Response } from 'express';
 import { sameSecret } from '../http/auth.js';
 import { cookieValue, forwarded } from '../http/forwarded.js';
 
-export { cookieValue };
-
 export const SESSION_COOKIE = 'tl_reports';
 export const SESSION_SECONDS = 12 * 3600;
 const LABEL = 'throughline reports page session';

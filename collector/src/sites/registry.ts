@@ -8,11 +8,10 @@
 // the demo); once SITES is set, only the listed sites are.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { TOUCH_DAYS } from '../../../contract/touches.js';
 import { ConfigError } from '../config.js';
 
 const ORIGIN = /^(\*|https?:\/\/[^/\s]+)$/;
-/** The touches' lifetime, as the tracker's default (tracker/src/index.ts: data-days). */
-export const TOUCH_DAYS = 90;
 
 const schema = z.record(
   z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'site ids are 1-64 of [A-Za-z0-9_.-]'),

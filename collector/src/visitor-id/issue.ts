@@ -9,6 +9,7 @@
 // the id renews its key (limits/visit-limits.ts). An id unused for longer is
 // freed, and may be issued again.
 import type { Redis } from 'ioredis';
+import { VISITOR_ID_DAYS } from '../../../contract/ids.js';
 import { randomVisitorId } from './id.js';
 
 export const MAX_ATTEMPTS = 8;
@@ -17,7 +18,7 @@ export const MAX_ATTEMPTS = 8;
  * The tracker's tl_vid cookie lifetime (tracker/src/index.ts), and a day more:
  * the cookie is renewed on pages whose visit is throttled and sends no hit.
  */
-export const VISITOR_ID_TTL_SECONDS = (400 + 1) * 86_400;
+export const VISITOR_ID_TTL_SECONDS = (VISITOR_ID_DAYS + 1) * 86_400;
 
 /** Redis key of an issued id (under the installation's key prefix). */
 export const idKey = (id: string) => `vid:${id}`;

@@ -20,8 +20,8 @@ import { VisitLimits, type LimitVerdict } from '../limits/visit-limits.js';
 import type { Services } from '../services.js';
 import { IdSpaceExhausted, issueVisitorId } from './issue.js';
 import { knownBy, recoverVisitorId } from './recover.js';
-import { cookieLine, firstPartyRequest, requestCookie, VISITOR_ID_DAYS } from '../first-party/cookies.js';
-import { forwarded } from '../http/forwarded.js';
+import { VISITOR_ID_DAYS } from '../../../contract/ids.js';
+import { cookieLine, firstPartyRequest, requestCookie } from '../first-party/cookies.js';
 
 /** The rate limit's "site" for /vid: a site id cannot contain a slash. */
 const VID_COUNTER = '/vid';
@@ -47,7 +47,6 @@ const param = (value: unknown): string | undefined => (typeof value === 'string'
 /** `firstParty`: the handler of /fp/vid, whose request carries the site's cookies and whose answer sets tl_vid. */
 export function visitorIdHandler(svc: Services, firstParty = false): RequestHandler {
   const limited = rateLimiter(svc);
-  const fwd = firstParty ? forwarded(svc.config.pipeline.trustedProxies) : null;
   return async (req, res) => {
     res.set({ 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' });
     const now = Date.now();
@@ -56,7 +55,7 @@ export function visitorIdHandler(svc: Services, firstParty = false): RequestHand
       return void res.status(429).json({ error: 'rate_limited' });
     }
     try {
-      const fp = fwd ? firstPartyRequest(req, fwd) : null;
+      const fp = firstParty ? firstPartyRequest(req, svc.ingest.forwarded) : null;
       const cookie = (name: string) => (fp ? requestCookie(fp, name) : undefined);
       // The query's ids first (the tracker read them as it sends its hits), then the cookies'.
       const by = knownBy({ visitorId: cookie('tl_vid'), ga: param(req.query.g) ?? cookie('_ga'), ym: param(req.query.y) ?? cookie('_ym_uid') });

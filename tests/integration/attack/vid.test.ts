@@ -11,6 +11,7 @@ import type { RunningCollector } from '../../helpers/collector.js';
 import { collectorPerFile } from '../../helpers/collector-per-file.js';
 import { REDIS_URL } from '../../helpers/env.js';
 import { BROWSER_UA, visitHit } from '../../helpers/load.js';
+import { dropRedisPrefix } from '../../helpers/redis.js';
 
 const DAY = 86_400;
 /** The tracker keeps its tl_vid cookie 400 days, renewed on every page. */
@@ -31,10 +32,7 @@ describe('visitor ids (attack)', () => {
     c = file.c;
   });
   afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    const plain = new Redis(REDIS_URL);
-    if (keys.length) await plain.del(...keys);
-    plain.disconnect();
+    await dropRedisPrefix(prefix);
     redis.disconnect();
   });
 
