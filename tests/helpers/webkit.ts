@@ -7,8 +7,9 @@
 // max-age=400 days kept its 400 days). Run directly, with --enable-itp and a data
 // directory of its own, MiniBrowser caps the same cookie at 7 days, as Safari does.
 // The price: nothing can drive a running MiniBrowser, so every open() starts it
-// anew on the same profile, with the URL on its command line (a load the browser
-// itself asks for, like a typed address). Multi-step journeys are driven by the
+// anew on the same profile, with a page of the harness on its command line that
+// sends the browser on to the URL once ITP is in force (a direct visit: from the
+// URL's own origin, with no referrer). Multi-step journeys are driven by the
 // pages themselves (location.href). What persists across opens is what persists
 // across a browser restart: the cookie store and ITP's database.
 //
@@ -209,9 +210,26 @@ function harnessPage(res: ServerResponse, body: string): void {
   res.end(`<!doctype html><html><body>${body}</body></html>`);
 }
 
+// ITP is switched on in the network process a moment after the browser starts (it
+// opens its database first), and a cookie written before that keeps whatever it
+// asked: measured, the tracker's tl_vid kept 400 days on 1 of 5 first visits on a
+// fresh profile, under a full parallel test run more often. So the harness's pages
+// that lead to the page under test first write a cookie of their own asking 400
+// days (path /__webkit/, out of the site's pages' sight), ask the proxy whether the
+// store holds it capped, and send the browser on only once it does (then remove it).
+const ITP_PROBE = '__webkit_itp';
+const ITP_PROBE_DAYS = 400;
+/** A script that runs `then` once ITP caps this origin's script cookies. */
+function readyScript(then: string): string {
+  return `addEventListener('load',function(){var n=0;(function check(){document.cookie='${ITP_PROBE}='+(++n)+'; max-age=${ITP_PROBE_DAYS * 86400}; path=${HARNESS}';fetch('${HARNESS}itp-capped?n='+n,{cache:'no-store'}).then(function(r){return r.text()}).then(function(t){if(t==='capped'){document.cookie='${ITP_PROBE}=; max-age=0; path=${HARNESS}';${then}}else setTimeout(check,100)},function(){setTimeout(check,100)})})()})`;
+}
+
 type Proxy = { server: Server; port: number; seen: SeenRequest[]; onSeen: Set<(r: SeenRequest) => void>; loads: Set<(href: string) => void> };
 
-async function startProxy(hosts: Record<string, number>): Promise<Proxy> {
+/** 'capped' when the store holds the ITP probe cookie of `host` at 8 days or less, 'full' when longer, 'none' when absent. */
+type ProbeState = 'capped' | 'full' | 'none';
+
+async function startProxy(hosts: Record<string, number>, itpProbe: (host: string) => Promise<ProbeState>): Promise<Proxy> {
   const seen: SeenRequest[] = [];
   const onSeen = new Set<(r: SeenRequest) => void>();
   const loads = new Set<(href: string) => void>();
@@ -247,12 +265,23 @@ async function startProxy(hosts: Record<string, number>): Promise<Proxy> {
         harnessPage(res, `<img src="${escapeAttr(q.get('src') ?? '')}" alt="">`);
         return;
       }
-      if (what === 'bounce') {
-        // Sends the browser on by script once loaded: the navigation's source (what
-        // ITP looks at) and the referrer are this page's origin.
+      if (what === 'itp-capped') {
+        // Whether the page's ITP probe cookie (see readyScript) is in the store, capped.
+        void itpProbe(url.hostname).then(
+          (state) => res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(state),
+          (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err)),
+        );
+        return;
+      }
+      if (what === 'go' || what === 'bounce') {
+        // Sends the browser on by script once ITP is in force (readyScript). 'bounce':
+        // the navigation's source (what ITP looks at) and the referrer are this page's
+        // origin, for landing "from" it; 'go' (on the target's own origin) sends no
+        // referrer, for a direct visit.
         const to = q.get('to') ?? 'about:blank';
         const delay = Number(q.get('delay') ?? 300);
-        harnessPage(res, `<script>addEventListener('load',function(){setTimeout(function(){location.href=${JSON.stringify(to).replace(/</g, '\\u003c')}},${delay})})</script>`);
+        const meta = what === 'go' ? '<meta name="referrer" content="no-referrer">' : '';
+        harnessPage(res, `${meta}<script>${readyScript(`setTimeout(function(){location.href=${JSON.stringify(to).replace(/</g, '\\u003c')}},${delay})`)}</script>`);
         return;
       }
       res.writeHead(404).end();
@@ -335,7 +364,11 @@ export async function launchWebKit(opts: LaunchOptions = {}): Promise<WebKitBrow
   let browserLog = '';
   try {
     xvfb = await startXvfb();
-    proxy = await startProxy(opts.hosts ?? {});
+    proxy = await startProxy(opts.hosts ?? {}, async (host) => {
+      const rows = await sqliteJson<{ expiry: number }>(cookieFile, `SELECT expiry FROM moz_cookies WHERE name = '${ITP_PROBE}' AND host = '${host.replace(/'/g, "''")}'`);
+      if (!rows.length) return 'none';
+      return Math.max(...rows.map((r) => r.expiry)) - Date.now() / 1000 <= 8 * 86400 ? 'capped' : 'full';
+    });
   } catch (err) {
     await stopProcess(xvfb?.proc);
     proxy?.server.close();
@@ -393,7 +426,8 @@ export async function launchWebKit(opts: LaunchOptions = {}): Promise<WebKitBrow
     },
 
     async open(url, o = {}) {
-      const target = o.from ? `${new URL(o.from).origin}${HARNESS}bounce?to=${encodeURIComponent(url)}` : url;
+      // Through a harness page either way, which waits until ITP is in force (readyScript).
+      const target = o.from ? `${new URL(o.from).origin}${HARNESS}bounce?to=${encodeURIComponent(url)}` : `${new URL(url).origin}${HARNESS}go?delay=0&to=${encodeURIComponent(url)}`;
       const wanted = o.until;
       const matches = typeof wanted === 'string' ? (r: SeenRequest) => r.url.includes(wanted) : wanted;
       let loaded = false;
