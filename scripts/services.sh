@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Brings up (or stops) the two services Throughline needs, on loopback:
-# ClickHouse (Debian's 18.16 package) on :8123 and Redis on :6379.
+# Brings up (or stops) the services Throughline runs beside, on loopback:
+# a ClickHouse server (Debian's 18.16 package) on :8123 and Redis on :6379.
+# The collector needs no ClickHouse server when it runs the embedded engine (its
+# default): `start redis` brings up Redis alone (the demo does that). The tests
+# need both (they run on the server and on the embedded engine).
 # Works on a fresh Debian machine as root without systemd; idempotent: a service
 # that already answers is reused, never restarted.
 #
-#   scripts/services.sh start    install what is missing, start, wait until both answer
+#   scripts/services.sh start [redis]
+#                                install what is missing, start, wait until both answer
+#                                (with `redis`: Redis only)
 #   scripts/services.sh stop     stop what this script started (a service that was
 #                                already running when it came is left running)
 #   scripts/services.sh status   print what answers
@@ -28,7 +33,7 @@ redis_up() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q 
 
 install_missing() {
   local need=()
-  command -v clickhouse-server >/dev/null || need+=(clickhouse-server clickhouse-client)
+  [ "$WHAT" = redis ] || command -v clickhouse-server >/dev/null || need+=(clickhouse-server clickhouse-client)
   command -v redis-server >/dev/null || need+=(redis-server)
   command -v curl >/dev/null || need+=(curl)
   if [ ${#need[@]} -gt 0 ]; then
@@ -92,8 +97,10 @@ stop_all() {
   fi
 }
 
+WHAT="${2:-all}"
+case "$WHAT" in all | redis) ;; *) echo "usage: $0 start [redis]" >&2; exit 2 ;; esac
 case "${1:-start}" in
-  start) install_missing; start_clickhouse; start_redis ;;
+  start) install_missing; [ "$WHAT" = redis ] || start_clickhouse; start_redis ;;
   stop) stop_all ;;
   status)
     ch_up && log "ClickHouse: up" || log "ClickHouse: down"

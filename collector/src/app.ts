@@ -9,6 +9,7 @@ import { inboundEmailRouter } from './inbound-email/route.js';
 import { TRACKER_FILES } from './paths.js';
 import { reportsRouter } from './reports/route.js';
 import type { Services } from './services.js';
+import { sqlRouter } from './sql/route.js';
 import { visitorIdHandler } from './visitor-id/route.js';
 
 export function createApp(svc: Services): Express {
@@ -33,6 +34,8 @@ export function createApp(svc: Services): Express {
   app.use(reportsRouter(svc));
   app.get('/vid', visitorIdHandler(svc));
   app.get('/fp/vid', visitorIdHandler(svc, true));
+  // ClickHouse's HTTP interface for analysts, read-only and guarded; off (404) without SQL_TOKEN.
+  if (svc.config.sql.token) app.use('/sql', sqlRouter(svc));
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });

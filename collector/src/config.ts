@@ -1,9 +1,11 @@
 // The collector's whole configuration, read once from environment variables and
 // validated before anything starts: a bad or missing value stops the process with
 // a message that names the variable.
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { VISIT_WINDOW_SECONDS } from '../../contract/campaign.js';
 import { CURRENCY, parseFixedRates, type ReportMoney } from './currency/rate.js';
+import { ROOT } from './paths.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -15,7 +17,10 @@ const schema = z.object({
   THROUGHLINE_PORT: int(0, 65535).default(8080),
   /** Public base URL of the collector, as the tracker on a site sees it. */
   THROUGHLINE_PUBLIC_URL: z.url().optional(),
-  CLICKHOUSE_URL: z.url().default('http://127.0.0.1:8123'),
+  /** A ClickHouse server's HTTP address, or `embedded`: the engine inside the collector (clickhouse/embedded.ts). */
+  CLICKHOUSE_URL: z.union([z.literal('embedded'), z.url()], { error: "a ClickHouse server's URL (http://host:8123) or embedded" }).default('embedded'),
+  /** The embedded engine's data directory (one collector process per directory). */
+  CLICKHOUSE_DATA: z.string().min(1).default(join(ROOT, 'data', 'clickhouse')),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ only').default('throughline'),
@@ -56,6 +61,21 @@ const schema = z.object({
   INBOUND_EMAIL_SECRET: z.string().regex(/^[A-Za-z0-9_-]{16,}$/, 'at least 16 letters, digits, _ or -').optional(),
   /** Bearer token of the reports API, page and costs upload; unset disables them. */
   REPORTS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /**
+   * Token of the SQL endpoint (/sql: ClickHouse's HTTP interface, read-only and
+   * guarded, sql/route.ts); unset, the endpoint is off.
+   */
+  SQL_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** The longest a query at /sql may run (max_execution_time); analysts may ask for less. */
+  SQL_MAX_SECONDS: int(1, 3600).default(60),
+  /**
+   * The most a query at /sql may return, in MB of the engine's result blocks
+   * (max_result_bytes). The embedded engine holds a whole result in the
+   * collector's memory, its text form and copies several times this size.
+   */
+  SQL_MAX_RESULT_MB: int(1, 4096).default(64),
+  /** Queries at /sql running at once; past it a query is refused (503), so analysts cannot starve the collector. */
+  SQL_MAX_CONCURRENT: int(1, 64).default(4),
   /** The currency of every report's money (ISO 4217); other currencies are converted by the rates the user supplies. */
   REPORT_CURRENCY: z.string().regex(CURRENCY, 'an ISO 4217 code such as RUB').default('RUB'),
   /** Fixed rates into REPORT_CURRENCY, used where no daily rate was uploaded: `USD=92.5,EUR=100.1` or JSON `{"USD": 92.5}`. */
@@ -105,13 +125,16 @@ export type Config = {
   host: string;
   port: number;
   publicUrl: string | undefined;
-  clickhouse: { url: string; user: string; password: string; database: string };
+  /** `url`: a server's, or 'embedded' (then `data` is its directory). */
+  clickhouse: { url: string; user: string; password: string; database: string; data: string };
   redis: { url: string; prefix: string };
   batch: { maxRows: number; maxMs: number };
   /** `key` is '' until start-up reads the installation's generated key (identity/key.ts) when IDENTITY_KEY is unset. */
   identity: { key: string; defaultCountry: string };
   crm: { configPath: string | undefined; adminToken: string | undefined; inboundEmailSecret: string | undefined };
   reports: { token: string | undefined; windowDays: number; maxAgeSeconds: number };
+  /** The SQL endpoint (SQL_*): off without a token; maxResultBytes in bytes. */
+  sql: { token: string | undefined; maxSeconds: number; maxResultBytes: number; maxConcurrent: number };
   /** The report currency and the fixed rates into it (REPORT_CURRENCY, REPORT_RATES). */
   money: ReportMoney;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
@@ -177,12 +200,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       user: e.CLICKHOUSE_USER,
       password: e.CLICKHOUSE_PASSWORD,
       database: e.CLICKHOUSE_DATABASE,
+      data: resolve(e.CLICKHOUSE_DATA),
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     batch: { maxRows: e.BATCH_MAX_ROWS, maxMs: e.BATCH_MAX_MS },
     identity: { key: e.IDENTITY_KEY ?? '', defaultCountry: e.PHONE_DEFAULT_COUNTRY },
     crm: { configPath: e.CRM_CONFIG, adminToken: e.CRM_ADMIN_TOKEN, inboundEmailSecret: e.INBOUND_EMAIL_SECRET },
     reports: { token: e.REPORTS_TOKEN, windowDays: e.ATTRIBUTION_WINDOW_DAYS, maxAgeSeconds: e.ATTRIBUTION_MAX_AGE_SECONDS },
+    sql: { token: e.SQL_TOKEN, maxSeconds: e.SQL_MAX_SECONDS, maxResultBytes: e.SQL_MAX_RESULT_MB * 1024 * 1024, maxConcurrent: e.SQL_MAX_CONCURRENT },
     money: { currency: e.REPORT_CURRENCY, fixedRates: fixedRates.rates },
     logLevel: e.LOG_LEVEL,
     http: {

@@ -11,7 +11,7 @@ import { ROOT } from '../../collector/src/paths.js';
 import { launchChromiumResolving } from '../helpers/browser-hosts.js';
 import { freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { startCollector, type RunningCollector } from '../helpers/collector.js';
-import { COSTS_CSV, IDENTITY_KEY, loadScenario, TOKEN, SCENARIO_COLLECTOR_ENV } from '../helpers/report-scenario.js';
+import { COSTS_CSV, IDENTITY_KEY, loadScenarioCrm, loadScenarioVisits, scenarioFunnel, TOKEN, SCENARIO_COLLECTOR_ENV } from '../helpers/report-scenario.js';
 
 const HOST = 'reports.test';
 
@@ -24,8 +24,9 @@ describe('report page', () => {
 
   beforeAll(async () => {
     db = await freshDatabase();
-    collector = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '100', REPORTS_TOKEN: TOKEN, IDENTITY_KEY, ...SCENARIO_COLLECTOR_ENV });
-    await loadScenario(collector.url, db.client);
+    await loadScenarioCrm(db.client);
+    collector = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '100', REPORTS_TOKEN: TOKEN, IDENTITY_KEY, ...SCENARIO_COLLECTOR_ENV, ...scenarioFunnel() });
+    await loadScenarioVisits(collector.url, db);
     const up = await fetch(`${collector.url}/api/costs`, { method: 'POST', body: COSTS_CSV, headers: { 'Content-Type': 'text/csv', Authorization: `Bearer ${TOKEN}` } });
     expect(up.status).toBe(200);
     browser = await launchChromiumResolving([HOST]);

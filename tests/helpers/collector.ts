@@ -2,8 +2,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { ROOT } from '../../collector/src/paths.js';
-import { CLICKHOUSE_URL, REDIS_URL } from './env.js';
+import { attachCollector, embeddedDirectory } from './clickhouse.js';
+import { CLICKHOUSE_URL, EMBEDDED_ENGINE, REDIS_URL, TEST_SQL_TOKEN } from './env.js';
 
 export const COLLECTOR_MAIN = join(ROOT, 'dist', 'collector', 'src', 'main.js');
 
@@ -21,6 +24,8 @@ export function freePort(): Promise<number> {
 
 export type RunningCollector = {
   url: string;
+  /** The variables it was started with (startCollector's argument). */
+  env: Record<string, string>;
   proc: ChildProcess;
   /** Everything the process printed so far (JSON log lines). */
   output(): string;
@@ -28,12 +33,26 @@ export type RunningCollector = {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 };
 
+/**
+ * The engine variables of a collector on the suite's engine. On the embedded
+ * one: the test database's data directory (a new one for a database the test
+ * process does not know), which the test process lets go of, and the SQL
+ * endpoint's token, by which the tests read while the collector runs. A test
+ * that names CLICKHOUSE_URL itself gets what it names.
+ */
+async function engineEnv(env: Record<string, string>): Promise<Record<string, string>> {
+  if (!EMBEDDED_ENGINE || env.CLICKHOUSE_URL) return { CLICKHOUSE_URL };
+  const data = (await embeddedDirectory(env.CLICKHOUSE_DATABASE)) ?? mkdtempSync(join(tmpdir(), 'tl-chdb-'));
+  return { CLICKHOUSE_URL, CLICKHOUSE_DATA: data, SQL_TOKEN: TEST_SQL_TOKEN };
+}
+
 export async function startCollector(env: Record<string, string>): Promise<RunningCollector> {
   const port = await freePort();
+  const engine = await engineEnv(env);
   const proc = spawn(process.execPath, [COLLECTOR_MAIN], {
     env: {
       PATH: process.env.PATH,
-      CLICKHOUSE_URL,
+      ...engine,
       REDIS_URL,
       THROUGHLINE_PORT: String(port),
       LOG_LEVEL: 'info',
@@ -47,7 +66,13 @@ export async function startCollector(env: Record<string, string>): Promise<Runni
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const database = engine.CLICKHOUSE_DATA ? env.CLICKHOUSE_DATABASE : undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      if (database) attachCollector(database, undefined, '');
+      resolve(code);
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`collector did not start in 30 s:\n${out}`)), 30_000);
     const onData = () => {
@@ -62,8 +87,10 @@ export async function startCollector(env: Record<string, string>): Promise<Runni
       reject(new Error(`collector exited with ${code} before listening:\n${out}`));
     });
   });
+  if (database) attachCollector(database, `http://127.0.0.1:${port}`, env.SQL_TOKEN ?? TEST_SQL_TOKEN);
   return {
     url: `http://127.0.0.1:${port}`,
+    env,
     proc,
     output: () => out,
     async stop(signal = 'SIGTERM') {
@@ -72,4 +99,25 @@ export async function startCollector(env: Record<string, string>): Promise<Runni
       return exited;
     },
   };
+}
+
+/** The variables of a command-line tool (npm run report) on the test database `database`, on the suite's engine. */
+export async function cliEnv(database: string): Promise<Record<string, string>> {
+  const engine = await engineEnv({ CLICKHOUSE_DATABASE: database });
+  delete engine.SQL_TOKEN;
+  return { PATH: process.env.PATH ?? '', ...engine, CLICKHOUSE_DATABASE: database };
+}
+
+/**
+ * Runs `fn` (a command-line tool on the collector's database) while the
+ * collector lets it: on the embedded engine the running collector holds the data
+ * directory and a second process cannot open it (README, "ClickHouse: embedded
+ * or a server"), so the collector is stopped for `fn` and started again on the
+ * same variables. Returns what `fn` returned and the collector now running.
+ */
+export async function besideCollector<T>(collector: RunningCollector, fn: () => T | Promise<T>): Promise<{ result: T; collector: RunningCollector }> {
+  if (!EMBEDDED_ENGINE) return { result: await fn(), collector };
+  await collector.stop();
+  const result = await fn(); // a tool run by spawnSync: it does not throw
+  return { result, collector: await startCollector(collector.env) };
 }

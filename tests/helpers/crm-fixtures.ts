@@ -7,6 +7,9 @@
 //   insertLinks(...)   [kindA, idA, kindB, idB, evidence] pairs
 //   insertFunnel(...)  ordered stage names, as one configuration version
 import type { ClickHouseClient } from '../../collector/src/clickhouse/client.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export type DealVersion = {
   source: string;
@@ -77,6 +80,18 @@ export async function insertLinks(client: ClickHouseClient, links: Link[]): Prom
     values: links.map(([kind_a, id_a, kind_b, id_b, evidence]) => ({ kind_a, id_a, kind_b, id_b, evidence, linked_at: '2026-03-01 00:00:00' })),
     format: 'JSONEachRow',
   });
+}
+
+/**
+ * A CRM configuration file with this funnel and no sources, for a collector's
+ * CRM_CONFIG: the collector writes its funnel at start (over one inserted before
+ * it), so a collector's funnel is given this way. The file is in a temporary
+ * directory of its own.
+ */
+export function funnelConfigFile(stages: string[]): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'tl-funnel-')), 'crm.json');
+  writeFileSync(file, JSON.stringify({ funnel: stages.map((stage) => ({ stage })) }));
+  return file;
 }
 
 export async function insertFunnel(client: ClickHouseClient, stages: string[], version = 1): Promise<void> {

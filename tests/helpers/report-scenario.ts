@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { hashEmail, hashPhone } from '../../collector/src/identity/hash.js';
 import type { ClickHouseClient } from '../../collector/src/clickhouse/client.js';
-import { eventually } from './clickhouse.js';
-import { insertDeals, insertFunnel, insertLinks } from './crm-fixtures.js';
+import { eventually, type TestDatabase } from './clickhouse.js';
+import { funnelConfigFile, insertDeals, insertLinks } from './crm-fixtures.js';
 
 export const IDENTITY_KEY = 'report-scenario-identity-key';
 export const TOKEN = 'report-token-0123456789abcdef';
@@ -46,24 +46,18 @@ export const VISITS: Visit[] = [
 
 const FULL = ['lead', 'qualified', 'proposal', 'won'];
 
-export async function loadScenario(collectorUrl: string, client: ClickHouseClient): Promise<void> {
-  for (const x of VISITS) {
-    const body = JSON.stringify({ s: 'shop', k: x.k ?? 'visit', e: randomBytes(8).toString('hex'), t: at(x.t), u: x.u, r: x.r ?? '', g: x.g ?? '', y: x.y ?? '', v: x.v });
-    const res = await fetch(`${collectorUrl}/hit`, { method: 'POST', body, headers: { 'Content-Type': 'text/plain' } });
-    if (res.status !== 204) throw new Error(`hit refused: ${res.status} ${await res.text()}`);
-  }
-  await eventually(
-    async () => {
-      const rs = await client.query({ query: 'SELECT count() AS n FROM hits', format: 'JSONEachRow' });
-      return Number((await rs.json<{ n: string }>())[0]!.n);
-    },
-    10_000,
-    (n) => n === VISITS.length,
-  );
+/** The scenario's funnel, as the collector's CRM configuration (CRM_CONFIG). */
+export const scenarioFunnel = (): Record<string, string> => ({ CRM_CONFIG: funnelConfigFile(FULL) });
+
+/**
+ * The scenario's deals and links, written straight into the database before the
+ * collector starts (on the embedded engine nothing but the collector writes
+ * while it runs); its funnel comes with the collector (scenarioFunnel).
+ */
+export async function loadScenarioCrm(client: ClickHouseClient): Promise<void> {
   const email = hashEmail('Buyer@Example.com', IDENTITY_KEY)!;
   const phoneForm = hashPhone('+7 999 123-45-67', IDENTITY_KEY)!;
   const phoneCrm = hashPhone('8 (999) 123-45-67', IDENTITY_KEY)!;
-  await insertFunnel(client, FULL);
   await insertDeals(client, [
     // D1: opened at 60 000.00, won at 70 000.00 (the newer version counts).
     { source: 'amo', deal_id: '101', version: 1, created_at: '2026-03-15 10:00:00', outcome: 'open', amount_minor: 6_000_000, stages_passed: ['lead'] },
@@ -83,6 +77,16 @@ export async function loadScenario(collectorUrl: string, client: ClickHouseClien
     ['visitor', 'BBBBBB', 'email', email, 'inbound_email'],
     ['visitor', 'cccccc', 'phone', phoneForm, 'form'],
   ]);
+}
+
+/** The scenario's visits, sent to the running collector as the tracker would; returns once all are stored. */
+export async function loadScenarioVisits(collectorUrl: string, db: TestDatabase): Promise<void> {
+  for (const x of VISITS) {
+    const body = JSON.stringify({ s: 'shop', k: x.k ?? 'visit', e: randomBytes(8).toString('hex'), t: at(x.t), u: x.u, r: x.r ?? '', g: x.g ?? '', y: x.y ?? '', v: x.v });
+    const res = await fetch(`${collectorUrl}/hit`, { method: 'POST', body, headers: { 'Content-Type': 'text/plain' } });
+    if (res.status !== 204) throw new Error(`hit refused: ${res.status} ${await res.text()}`);
+  }
+  await eventually(() => db.rows<{ n: string }>('SELECT count() AS n FROM hits'), 10_000, (r) => Number(r[0]?.n) === VISITS.length);
 }
 
 export const COSTS_CSV = `date,source,medium,campaign,cost

@@ -5,12 +5,23 @@ import { Redis } from 'ioredis';
 import { CLICKHOUSE_URL, REDIS_URL } from './env.js';
 
 export default async function requireServices(): Promise<void> {
+  await check({ clickhouseServer: true });
+}
+
+/** The embedded engine's projects: Redis only, no ClickHouse server (tests/helpers/env.ts). */
+export async function requireRedis(): Promise<void> {
+  await check({ clickhouseServer: false });
+}
+
+async function check({ clickhouseServer }: { clickhouseServer: boolean }): Promise<void> {
   const problems: string[] = [];
-  try {
-    const r = await fetch(`${CLICKHOUSE_URL}/ping`, { signal: AbortSignal.timeout(3000) });
-    if (!r.ok) problems.push(`ClickHouse at ${CLICKHOUSE_URL} answered ${r.status}`);
-  } catch (err) {
-    problems.push(`ClickHouse is not answering at ${CLICKHOUSE_URL} (${(err as Error).message})`);
+  if (clickhouseServer) {
+    try {
+      const r = await fetch(`${CLICKHOUSE_URL}/ping`, { signal: AbortSignal.timeout(3000) });
+      if (!r.ok) problems.push(`ClickHouse at ${CLICKHOUSE_URL} answered ${r.status}`);
+    } catch (err) {
+      problems.push(`ClickHouse is not answering at ${CLICKHOUSE_URL} (${(err as Error).message})`);
+    }
   }
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on('error', () => {});

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { eventually, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { COLLECTOR_MAIN, startCollector, type RunningCollector } from '../helpers/collector.js';
 import { CLICKHOUSE_URL, REDIS_URL } from '../helpers/env.js';
@@ -84,6 +84,9 @@ describe('collector process', () => {
   });
 
   it('flushes buffered rows on SIGTERM before exiting', async () => {
+    // A database of its own: on the embedded engine a second collector cannot open the file's.
+    const db = await freshDatabase();
+    onTestFinished(() => db.drop());
     const slow = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '60000', BATCH_MAX_ROWS: '100000', VISIT_THROTTLE_SECONDS: '0' });
     const ids: string[] = [];
     for (let i = 0; i < 50; i++) {
@@ -121,6 +124,8 @@ describe('collector process', () => {
   });
 
   it('with JOURNAL_FSYNC=1 keeps every hit it acknowledged through a SIGKILL before any insert', async () => {
+    const db = await freshDatabase();
+    onTestFinished(() => db.drop());
     const spool = mkdtempSync(join(tmpdir(), 'tl-fsync-'));
     try {
       // No insert before the kill: everything acknowledged is only in the journal.

@@ -9,6 +9,7 @@ import { hashEmail, hashPhone } from '../../collector/src/identity/hash.js';
 import { freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { startCollector, type RunningCollector } from '../helpers/collector.js';
 import { shape, startStandIn, type StandIn } from './crm-standin.js';
+import { EMBEDDED_ENGINE } from '../helpers/env.js';
 
 const SECRET = 'amo_secret_0123456789abcdef';
 const SECRET2 = 'amo2_secret_0123456789abcdef';
@@ -269,8 +270,12 @@ describe('amoCRM webhooks into ClickHouse', () => {
       { method: 'GET', path: '/api/v4/leads/1001?with=contacts', headers: { authorization: 'Bearer a1' }, body: '' },
     ]);
     expect(await current('1001')).toMatchObject({ deleted: 1, outcome: 'won', amount_minor: '1500000', changed_at: '2023-11-14 22:46:40', contact_ids: ['7001'] });
-    const stored = await db.rows(`SELECT access_token, refresh_token FROM crm_oauth_tokens WHERE source = 'amo' ORDER BY version DESC LIMIT 1`);
-    expect(stored).toEqual([{ access_token: 'a1', refresh_token: 'r1' }]);
+    // The stored tokens, where the test can read them: the SQL endpoint, its only way into a running
+    // embedded collector, never gives them out (sql/guard.ts). The next test uses the stored refresh token.
+    if (!EMBEDDED_ENGINE) {
+      const stored = await db.rows(`SELECT access_token, refresh_token FROM crm_oauth_tokens WHERE source = 'amo' ORDER BY version DESC LIMIT 1`);
+      expect(stored).toEqual([{ access_token: 'a1', refresh_token: 'r1' }]);
+    }
   });
 
   it('a restore reads the lead back; an expired token is refreshed with the stored refresh token and the call repeated', async () => {
@@ -414,7 +419,10 @@ describe('amoCRM webhooks into ClickHouse', () => {
         }),
       },
     ]);
-    expect(await db.rows(`SELECT refresh_token FROM crm_oauth_tokens WHERE source = 'amo' ORDER BY version DESC LIMIT 1`)).toEqual([{ refresh_token: 'r3' }]);
+    if (!EMBEDDED_ENGINE) {
+      // (Secret to the SQL endpoint, the tests' way into a running embedded collector.)
+      expect(await db.rows(`SELECT refresh_token FROM crm_oauth_tokens WHERE source = 'amo' ORDER BY version DESC LIMIT 1`)).toEqual([{ refresh_token: 'r3' }]);
+    }
   });
 
   it('links visitor, e-mail and deal from an inbound e-mail notice', async () => {

@@ -47,21 +47,23 @@ const visit = (u: string, extra: Record<string, unknown> = {}) =>
 describe('first-party mode', () => {
   const prefix = `t_${randomBytes(4).toString('hex')}:`;
   let db: TestDatabase;
+  let db2: TestDatabase;
   let collector: RunningCollector;
   let untrusting: RunningCollector;
   let redis: Redis;
 
   beforeAll(async () => {
-    db = await freshDatabase();
-    const env = { CLICKHOUSE_DATABASE: db.name, REDIS_PREFIX: prefix, VID_RATE_LIMIT_PER_MINUTE: '0', SITES: JSON.stringify({ shop: { origins: ['*'] }, brief: { origins: ['*'], touchDays: 30 } }) };
-    [collector, untrusting] = await Promise.all([startCollector({ ...env, TRUSTED_PROXIES: 'loopback' }), startCollector(env)]);
+    // A database each: on the embedded engine one collector process holds a data directory.
+    [db, db2] = await Promise.all([freshDatabase(), freshDatabase()]);
+    const env = { REDIS_PREFIX: prefix, VID_RATE_LIMIT_PER_MINUTE: '0', SITES: JSON.stringify({ shop: { origins: ['*'] }, brief: { origins: ['*'], touchDays: 30 } }) };
+    [collector, untrusting] = await Promise.all([startCollector({ ...env, CLICKHOUSE_DATABASE: db.name, TRUSTED_PROXIES: 'loopback' }), startCollector({ ...env, CLICKHOUSE_DATABASE: db2.name })]);
     redis = new Redis(REDIS_URL, { keyPrefix: prefix });
   });
   afterAll(async () => {
     await dropRedisPrefix(prefix);
     redis?.disconnect();
     await Promise.all([collector?.stop(), untrusting?.stop()]);
-    await db?.drop();
+    await Promise.all([db?.drop(), db2?.drop()]);
   });
 
   it('/fp/vid sets the id as a cookie of the registrable domain the forwarding server names, Secure over HTTPS; /vid sets none', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../collector/src/clickhouse/client.js';
 import { loadMigrations, migrate } from '../../collector/src/clickhouse/migrate.js';
-import { chConfig, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
+import { freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 
 describe('schema migrations on the real ClickHouse', () => {
   let db: TestDatabase;
@@ -15,7 +15,7 @@ describe('schema migrations on the real ClickHouse', () => {
     const tables = await db.rows<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${db.name}'`);
     expect(tables.map((t) => t.name)).toContain('hits');
 
-    const admin = connect(chConfig, null);
+    const admin = connect(db.target, null);
     const again = await migrate(admin, db.name);
     await admin.close();
     expect(again).toEqual([]);

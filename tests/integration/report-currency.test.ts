@@ -18,9 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../collector/src/paths.js';
 import { convertedMinorSql } from '../../collector/src/currency/sql.js';
 import { eventually, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
-import { dealRow, insertFunnel, insertLinks, type DealVersion } from '../helpers/crm-fixtures.js';
-import { startCollector, type RunningCollector } from '../helpers/collector.js';
-import { CLICKHOUSE_URL } from '../helpers/env.js';
+import { dealRow, funnelConfigFile, insertLinks, type DealVersion } from '../helpers/crm-fixtures.js';
+import { cliEnv, startCollector, type RunningCollector } from '../helpers/collector.js';
 import { SCENARIO_COLLECTOR_ENV } from '../helpers/report-scenario.js';
 
 const TOKEN = 'currency-token-0123456789abcdef';
@@ -75,16 +74,16 @@ describe('reports in one currency', () => {
 
   beforeAll(async () => {
     db = await freshDatabase();
-    collector = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '100', REPORTS_TOKEN: TOKEN, ...SCENARIO_COLLECTOR_ENV });
+    // Deals and links first: on the embedded engine nothing but the collector writes while it runs.
+    await db.client.insert({ table: 'deals', values: DEALS.map((d) => ({ ...dealRow(d), currency: d.currency })), format: 'JSONEachRow' });
+    await insertLinks(db.client, DEALS.map((d) => ['deal', `shop:${d.deal_id}`, 'visitor', d.visitor_id!, 'crm']));
+    collector = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '100', REPORTS_TOKEN: TOKEN, ...SCENARIO_COLLECTOR_ENV, CRM_CONFIG: funnelConfigFile(FULL) });
     for (const x of VISITS) {
       const body = JSON.stringify({ s: 'shop', k: 'visit', e: randomBytes(8).toString('hex'), t: at(x.t), u: x.u, r: x.r ?? '', g: '', y: '', v: x.v });
       const res = await fetch(`${collector.url}/hit`, { method: 'POST', body, headers: { 'Content-Type': 'text/plain' } });
       expect(res.status).toBe(204);
     }
     await eventually(() => db.rows<{ n: string }>('SELECT count() AS n FROM hits'), 10_000, (r) => r[0]?.n === String(VISITS.length));
-    await insertFunnel(db.client, FULL);
-    await db.client.insert({ table: 'deals', values: DEALS.map((d) => ({ ...dealRow(d), currency: d.currency })), format: 'JSONEachRow' });
-    await insertLinks(db.client, DEALS.map((d) => ['deal', `shop:${d.deal_id}`, 'visitor', d.visitor_id!, 'crm']));
   });
   afterAll(async () => {
     await collector?.stop();
@@ -169,13 +168,16 @@ describe('reports in one currency', () => {
     expect(page).toMatch(/<td data-col="unconverted">EUR revenue 50\.00 cost 0\.00<\/td>/);
   });
 
-  it('converts by the fixed rates of the configuration where no rate was uploaded (CLI, REPORT_RATES)', () => {
+  it('converts by the fixed rates of the configuration where no rate was uploaded (CLI, REPORT_RATES)', async () => {
+    const base = await cliEnv(db.name);
     const cli = (env: Record<string, string>) =>
       spawnSync(process.execPath, [join(ROOT, 'dist/collector/src/cli/report.js'), '--from', '2026-03-01', '--to', '2026-03-31', '--format', 'json'], {
-        env: { PATH: process.env.PATH, CLICKHOUSE_URL, CLICKHOUSE_DATABASE: db.name, ...env },
+        env: { ...base, ...env },
         encoding: 'utf8',
         timeout: 60_000,
       });
+    // The last test of the file: the collector is stopped, so that on the embedded engine the CLI can open its data directory.
+    await collector.stop();
     const out = cli({ REPORT_RATES: 'EUR=100.5,USD=1' });
     expect(out.status, out.stderr).toBe(0);
     const r = JSON.parse(out.stdout) as Body;

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../collector/src/paths.js';
 import { eventually, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { insertDeals, insertLinks } from '../helpers/crm-fixtures.js';
-import { startCollector, type RunningCollector } from '../helpers/collector.js';
-import { CLICKHOUSE_URL } from '../helpers/env.js';
-import { COSTS_CSV, COSTS_JSON, IDENTITY_KEY, loadScenario, TOKEN, SCENARIO_COLLECTOR_ENV } from '../helpers/report-scenario.js';
+import { besideCollector, cliEnv, startCollector, type RunningCollector } from '../helpers/collector.js';
+import { EMBEDDED_ENGINE } from '../helpers/env.js';
+import { COSTS_CSV, COSTS_JSON, IDENTITY_KEY, loadScenarioCrm, loadScenarioVisits, scenarioFunnel, TOKEN, SCENARIO_COLLECTOR_ENV } from '../helpers/report-scenario.js';
 import type { ResolutionStatus } from '../../collector/src/attribution/resolver.js';
 
 type Row = { key: string; visits: number; leads: number; deals: number; won: number; returned: number; lost: number; revenue_minor: number; cost_minor: number; roi: number | null; cpl_minor: number | null; cpo_minor: number | null; conversion: number | null; avg_deal_minor: number | null; stages: { stage: string; passed: number; refused: number }[] };
@@ -57,8 +57,9 @@ describe('attribution report', () => {
 
   beforeAll(async () => {
     db = await freshDatabase();
-    collector = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '100', REPORTS_TOKEN: TOKEN, IDENTITY_KEY, ...SCENARIO_COLLECTOR_ENV });
-    await loadScenario(collector.url, db.client);
+    await loadScenarioCrm(db.client);
+    collector = await startCollector({ CLICKHOUSE_DATABASE: db.name, BATCH_MAX_MS: '100', REPORTS_TOKEN: TOKEN, IDENTITY_KEY, ...SCENARIO_COLLECTOR_ENV, ...scenarioFunnel() });
+    await loadScenarioVisits(collector.url, db);
   });
   afterAll(async () => {
     await collector?.stop();
@@ -199,18 +200,24 @@ describe('attribution report', () => {
     expect(lines.at(-1)!.split(',')[8]).toBe('105000.01');
   });
 
-  it('gives the same figures from the CLI', () => {
-    const out = spawnSync(process.execPath, [join(ROOT, 'dist/collector/src/cli/report.js'), '--model', 'time_decay', '--from', '2026-03-01', '--to', '2026-03-31', '--format', 'csv'], {
-      env: { PATH: process.env.PATH, CLICKHOUSE_URL, CLICKHOUSE_DATABASE: db.name },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+  it('gives the same figures from the CLI', async () => {
+    const env = await cliEnv(db.name);
+    // Beside the collector: on the embedded engine it is stopped while the CLI opens the data.
+    const ran = await besideCollector(collector, () =>
+      spawnSync(process.execPath, [join(ROOT, 'dist/collector/src/cli/report.js'), '--model', 'time_decay', '--from', '2026-03-01', '--to', '2026-03-31', '--format', 'csv'], {
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      }),
+    );
+    collector = ran.collector;
+    const out = ran.result;
     // Beside CSV on stdout, the resolution it used goes to stderr.
     expect(out.stderr).toMatch(/^Identities resolved \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+ s ago\): the figures include every hit, deal and link stored\.\n$/);
     expect(out.status).toBe(0);
     const rev = Object.fromEntries(out.stdout.trim().split('\n').slice(1).map((l) => [l.split(',')[0], l.split(',')[8]]));
     expect(rev).toMatchObject({ paid_search: '10000.00', direct: '60000.00', organic_search: '10000.00', social: '20000.01', '(unattributed)': '5000.00' });
-    const bad = spawnSync(process.execPath, [join(ROOT, 'dist/collector/src/cli/report.js'), '--model', 'magic'], { env: { PATH: process.env.PATH, CLICKHOUSE_DATABASE: db.name }, encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [join(ROOT, 'dist/collector/src/cli/report.js'), '--model', 'magic'], { env, encoding: 'utf8' });
     expect(bad.status).toBe(64);
     expect(bad.stderr).toMatch(/model must be one of/);
   });
@@ -240,7 +247,9 @@ describe('attribution report', () => {
     expect(Number(roi.revenue)).toBeCloseTo(23333.33, 2);
   });
 
-  it('answers from the previous resolution while new data is resolved in the background, then from the new one', async () => {
+  // These two write deals beside the running collector, a second writer only a server allows; on the
+  // embedded engine a new deal comes through the collector (crm-import.test.ts: an import resolves again).
+  it.skipIf(EMBEDDED_ENGINE)('answers from the previous resolution while new data is resolved in the background, then from the new one', async () => {
     const before = await report(PERIOD);
     expect(before.resolution).toMatchObject({ current: true, refreshing: false, waitedMs: 0 });
     expect(Date.parse(before.resolution.finishedAt)).toBeGreaterThan(Date.now() - 10 * 60_000);
@@ -264,7 +273,7 @@ describe('attribution report', () => {
     expect(after.totals.revenue_minor).toBe(10_600_001);
   });
 
-  it('waits for a resolution of the data as it is now when asked for fresh figures', async () => {
+  it.skipIf(EMBEDDED_ENGINE)('waits for a resolution of the data as it is now when asked for fresh figures', async () => {
     const before = await report(PERIOD);
     await insertDeals(db.client, [{ source: 'amo', deal_id: '108', version: 1, created_at: '2026-03-29 10:00:00', outcome: 'won', amount_minor: 200_000 }]);
     await insertLinks(db.client, [['deal', 'amo:108', 'visitor', 'EEEEEE', 'crm']]);

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../../collector/src/clickhouse/client.js';
+import { connect, portableSettings } from '../../collector/src/clickhouse/client.js';
 import { toRow } from '../../collector/src/hits/row.js';
 import { isWireError, parseHit } from '../../collector/src/hits/wire.js';
 import { fileName } from '../../collector/src/spill/files.js';
@@ -38,7 +38,8 @@ describe('replay of a dead instance’s files', () => {
   });
 
   it('tells data ClickHouse refuses from a server that is down', async () => {
-    const client = connect({ ...chConfig, database: db.name }, db.name);
+    // With the settings the collector sends (portableSettings), as its inserts are.
+    const client = connect(db.target, db.name, await portableSettings(db.client));
     const refused = await insertTables(client, { hits: bodyOf(['{"nope":1}']) }, 5000).catch((e: unknown) => e);
     await client.close();
     expect(isRejectedData(refused)).toBe(true);

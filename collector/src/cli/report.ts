@@ -15,7 +15,7 @@ import { buildReport } from '../reports/build.js';
 import { formatCount, formatMinor, formatUnconverted, reportCsv, resolutionNote } from '../reports/format.js';
 import { onceEach, parseReportOptions, REPORT_PARAMS } from '../reports/options.js';
 import { connect, portableSettings } from '../clickhouse/client.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { loadCliConfig } from './config.js';
 import { terminalLines, terminalText } from './terminal.js';
 
 const USAGE = `usage: npm run report -- [--model M] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group channel|source|campaign|month] [--window DAYS] [--format table|csv|json] [--stale-ok]`;
@@ -57,16 +57,8 @@ async function main(): Promise<number> {
     say(`--format must be table, csv or json\n${USAGE}\n`);
     return 64;
   }
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      say(`${err.message}\n`);
-      return 78;
-    }
-    throw err;
-  }
+  const config = loadCliConfig(say);
+  if (!config) return 78;
   const { model, from, to, group, window } = args;
   const parsed = parseReportOptions({ model, from, to, group, window }, config.reports.windowDays);
   if ('error' in parsed) {

@@ -1,7 +1,13 @@
 // Creating ClickHouse clients that speak the portable subset understood by both
-// 18.16 (what Debian ships) and current servers (what users run).
+// 18.16 (what Debian ships) and current servers (what users run), for either
+// engine: a server at CLICKHOUSE_URL, or the embedded one (CLICKHOUSE_URL=embedded,
+// its data in CLICKHOUSE_DATA: embedded.ts). Nothing else in the collector knows
+// which engine it talks to.
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import type { Config } from '../config.js';
+import { EMBEDDED, embeddedConnection } from './embedded.js';
+
+export { EMBEDDED };
 
 export type { ClickHouseClient, ClickHouseSettings };
 
@@ -10,26 +16,41 @@ const WANTED_SETTINGS: Record<string, string | number> = {
   // An error after rows started streaming must arrive as an error, not a truncated body.
   wait_end_of_query: 1,
   output_format_json_quote_64bit_integers: 1,
+  // A row with a field the table does not have is bad data, set aside (spill/rejected.ts), not a row
+  // of defaults: 18.16 refuses it by default, current ClickHouse skips the field unless told.
+  input_format_skip_unknown_fields: 0,
 };
 
+/** Where a client goes: the config's clickhouse part; `data` is needed by the embedded engine only. */
+export type ClickHouseTarget = Omit<Config['clickhouse'], 'data'> & { data?: string };
+
 export function connect(
-  cfg: Config['clickhouse'],
+  cfg: ClickHouseTarget,
   database: string | null = cfg.database,
   settings: Record<string, string | number> = {},
+  /** How long a server may stay silent before the request fails (default 30 s). */
+  requestTimeoutMs = 30_000,
 ): ClickHouseClient {
-  return createClient({
+  const common = {
     clickhouse_settings: settings,
-    url: cfg.url,
-    username: cfg.user,
-    password: cfg.password,
-    ...(database ? { database } : {}),
-    request_timeout: 30_000,
-    // The server's keep_alive_timeout is 3 s on 18.16; stay under it.
-    keep_alive: { enabled: true, idle_socket_ttl: 2500 },
     // Every failure reaches the caller as an error, and the collector logs it (pino,
     // one JSON line); the client's own logger would print it again as many lines
     // of plain text on stderr, once per refused insert while bad rows are isolated.
     log: { level: ClickHouseLogLevel.OFF },
+  };
+  if (cfg.url === EMBEDDED) {
+    if (!cfg.data) throw new Error('the embedded ClickHouse needs its data directory (CLICKHOUSE_DATA)');
+    return createClient({ ...common, connection: embeddedConnection(cfg.data, database) });
+  }
+  return createClient({
+    ...common,
+    url: cfg.url,
+    username: cfg.user,
+    password: cfg.password,
+    ...(database ? { database } : {}),
+    request_timeout: requestTimeoutMs,
+    // The server's keep_alive_timeout is 3 s on 18.16; stay under it.
+    keep_alive: { enabled: true, idle_socket_ttl: 2500 },
   });
 }
 

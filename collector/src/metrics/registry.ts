@@ -4,6 +4,14 @@ import { DROP_REASONS, FIELD_DROP_PAIRS } from '../pipeline/reasons.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/**
+ * How a request to the SQL endpoint ended: answered; refused (by the guard, a
+ * setting, the request's form); without the token; past the bound on queries at
+ * once; refused or failed by the engine; or the engine not reached.
+ */
+export const SQL_OUTCOMES = ['ok', 'refused', 'unauthorized', 'busy', 'engine_error', 'failed'] as const;
+export type SqlOutcome = (typeof SQL_OUTCOMES)[number];
+
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'throughline_' });
@@ -55,6 +63,13 @@ export function createMetrics() {
     labelNames: ['source', 'reason'] as const,
     registers: [registry],
   });
+  const sqlQueries = new Counter({
+    name: 'throughline_sql_queries_total',
+    help: 'Requests to the SQL endpoint (/sql), by outcome: ok, refused, unauthorized, busy, engine_error, failed',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const outcome of SQL_OUTCOMES) sqlQueries.inc({ outcome }, 0);
   const buffered = new Gauge({ name: 'throughline_rows_buffered', help: 'Rows acknowledged and not yet in ClickHouse or the spill', registers: [registry] });
   const byKind = new Map<string, { inc(): void }>();
   const acceptedOf = (kind: string) => {
@@ -65,5 +80,5 @@ export function createMetrics() {
     }
     return c;
   };
-  return { registry, accepted, acceptedOf, dropped, fieldsDropped, inserted, insertFailures, spilled, replayed, rejected, buffered, crmUnusable };
+  return { registry, accepted, acceptedOf, dropped, fieldsDropped, inserted, insertFailures, spilled, replayed, rejected, buffered, crmUnusable, sqlQueries };
 }

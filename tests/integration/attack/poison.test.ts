@@ -11,12 +11,12 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JournalEntry, type MoreRows } from '../../../collector/src/buffer/journal-buffer.js';
-import { connect } from '../../../collector/src/clickhouse/client.js';
+import { connect, portableSettings } from '../../../collector/src/clickhouse/client.js';
 import { createMetrics } from '../../../collector/src/metrics/registry.js';
 import { durableBuffer } from '../../../collector/src/pipeline/ingest.js';
 import { fileName } from '../../../collector/src/spill/files.js';
 import { journalOf, tsvStream } from '../../../collector/src/spill/tables.js';
-import { chConfig, eventually, freshDatabase, type TestDatabase } from '../../helpers/clickhouse.js';
+import { eventually, freshDatabase, type TestDatabase } from '../../helpers/clickhouse.js';
 import { startCollector, type RunningCollector } from '../../helpers/collector.js';
 import { REDIS_URL } from '../../helpers/env.js';
 import {
@@ -107,8 +107,9 @@ describe('1b. poison rows', () => {
     expect(bad.map((b) => b.row).sort()).toEqual([...poisonHits, surrogate, unknown].sort());
     for (const b of bad) {
       expect(b.table).toBe(b.stream === HITS ? 'hits' : 'identity_links');
+      // The engine's code, and its message (18.16 writes "Code: N, …" into it; current ClickHouse gives the code apart).
       expect(typeof b.code).toBe('number');
-      expect(b.error).toMatch(/^Code: \d+/);
+      expect(b.error).toMatch(/\w{3}/);
     }
     expect(bad.find((b) => b.row === surrogate)!.code).toBe(25);
     // Both files were consumed; nothing of the dead instance waits for another replay.
@@ -133,7 +134,7 @@ describe('1b. poison rows', () => {
     /** Sends hit lines (each maybe with one link) through a journal buffer wired as the collector wires it. */
     async function throughBuffer(lines: { hit: string; link?: string }[]) {
       const metrics = createMetrics();
-      const clickhouse = connect({ ...chConfig, database: db.name }, db.name);
+      const clickhouse = connect(db.target, db.name, await portableSettings(db.client));
       const { buffer } = durableBuffer({
         clickhouse,
         redis,
@@ -196,7 +197,7 @@ describe('1b. poison rows', () => {
         expect([...copies.values()].every((n) => n === 1)).toBe(true);
         const bad = badRows(spool);
         expect(bad.map((b) => b.row).sort()).toEqual([...poison].sort());
-        expect(bad.every((b) => b.stream === HITS && typeof b.code === 'number' && /^Code: \d+/.test(b.error))).toBe(true);
+        expect(bad.every((b) => b.stream === HITS && typeof b.code === 'number' && /\w{3}/.test(b.error))).toBe(true);
       } finally {
         await buffer.close();
         await clickhouse.close();

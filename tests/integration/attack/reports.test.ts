@@ -9,8 +9,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../../collector/src/paths.js';
 import { eventually, freshDatabase, type TestDatabase } from '../../helpers/clickhouse.js';
-import { startCollector, type RunningCollector } from '../../helpers/collector.js';
-import { CLICKHOUSE_URL } from '../../helpers/env.js';
+import { besideCollector, cliEnv, startCollector, type RunningCollector } from '../../helpers/collector.js';
 
 const TOKEN = 'attack-reports-token-0123456789';
 const CLI = join(ROOT, 'dist/collector/src/cli/report.js');
@@ -25,8 +24,15 @@ describe('reports under attack', () => {
   let collector: RunningCollector;
   const bearer = { Authorization: `Bearer ${TOKEN}` };
   const get = (path: string, headers: Record<string, string> = bearer) => fetch(`${collector.url}${path}`, { headers, redirect: 'manual' });
-  const cli = (...args: string[]) =>
-    spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, CLICKHOUSE_URL, CLICKHOUSE_DATABASE: db.name }, encoding: 'utf8', timeout: 60_000 });
+  /** The CLI on the file's database (beside the collector: on the embedded engine it is stopped for the run). */
+  const cli = async (...args: string[]) => {
+    const env = await cliEnv(db.name);
+    const ran = await besideCollector(collector, () => spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', timeout: 60_000 }));
+    collector = ran.collector;
+    return ran.result;
+  };
+  /** The CLI with flags it refuses before it opens ClickHouse (the collector goes on). */
+  const refusedCli = async (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { env: await cliEnv(db.name), encoding: 'utf8', timeout: 60_000 });
   const signIn = (token: string) =>
     fetch(`${collector.url}/reports/sign-in`, {
       method: 'POST',
@@ -80,8 +86,8 @@ describe('reports under attack', () => {
     expect(costed[head.indexOf('cost')]).toBe('10.00');
   });
 
-  it('10. the CLI table strips control characters, so a campaign name never drives the terminal', () => {
-    const out = cli('--group', 'campaign', '--format', 'table');
+  it('10. the CLI table strips control characters, so a campaign name never drives the terminal', async () => {
+    const out = await cli('--group', 'campaign', '--format', 'table');
     expect(out.stderr).toBe('');
     expect(out.status).toBe(0);
     expect(out.stdout).toMatch(/vk \/ spring\[2J\[1;1H\]0;owned31mred/);
@@ -201,7 +207,7 @@ describe('reports under attack', () => {
 
   it('15. the CLI flags and the costs upload keep to the same dates; a repeated flag is refused', async () => {
     for (const args of [['--to', '9999-12-31'], ['--from', '2200-01-01'], ['--from', '2026-02-30'], ['--from', '2026-03-01', '--from', '2026-03-02'], ['--model', 'linear', '--model', 'first_click']]) {
-      const out = cli(...args, '--format', 'json');
+      const out = await refusedCli(...args, '--format', 'json');
       expect(out.status, args.join(' ')).toBe(64);
       expect(out.stdout).toBe('');
     }

@@ -273,6 +273,8 @@ function accepted<T>(checked: Checked<T>, record: string, result: IngestResult):
 }
 
 const EPOCH = '1970-01-01 00:00:00';
+/** A zero DateTime as read back: 18.16 gives 0000-00-00 00:00:00, current ClickHouse 1970-01-01 00:00:00. */
+const isZeroTime = (t: string) => t === EPOCH || t.startsWith('0000-00-00');
 
 /**
  * The moment a deal was won or lost: the CRM's own closing time when it gives
@@ -282,7 +284,7 @@ const EPOCH = '1970-01-01 00:00:00';
 function closedAt(outcome: Outcome, given: number | null, prev: DealRow | null, changedAt: number): string {
   if (outcome !== 'won' && outcome !== 'lost') return EPOCH;
   if (given) return secondsToDateTime(given);
-  if (prev && prev.outcome === outcome && prev.closed_at !== EPOCH) return prev.closed_at;
+  if (prev && prev.outcome === outcome && !isZeroTime(prev.closed_at)) return prev.closed_at;
   return secondsToDateTime(changedAt);
 }
 
