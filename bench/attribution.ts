@@ -8,13 +8,24 @@
 //   npm run bench:attribution            (drops tl_bench at the end)
 //   BENCH_KEEP=1 npm run bench:attribution   (keeps it for poking at)
 //   BENCH_REUSE=1 BENCH_KEEP=1 npm run bench:attribution   (times a kept tl_bench again, without loading)
-// Figures go to BENCHMARKS.md ("Attribution").
-import { loadavg, cpus } from 'node:os';
+// The engine is chosen as the collector's is, by CLICKHOUSE_URL, except that the
+// default stays the server at 127.0.0.1:8123 (the collector's default, the embedded
+// engine in the project's data/, would put 10 million bench rows beside a user's own):
+//   CLICKHOUSE_URL=embedded npm run bench:attribution
+//     the embedded engine in a new directory under the OS temp dir, removed at the end
+//     (kept with BENCH_KEEP=1: the path is printed);
+//   CLICKHOUSE_URL=embedded CLICKHOUSE_DATA=<dir> ...
+//     the embedded engine in <dir>, where only tl_bench is created and dropped (BENCH_REUSE needs this).
+// Figures go to BENCHMARKS.md ("Attribution", "Both engines").
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { installViews } from '../collector/src/attribution/views.js';
 import { Resolver } from '../collector/src/attribution/resolver.js';
 import type { Steps } from '../collector/src/attribution/resolve.js';
 import { MODEL_NAMES, type ModelName } from '../collector/src/attribution/models.js';
-import { connect, portableSettings, serverVersion, type ClickHouseClient } from '../collector/src/clickhouse/client.js';
+import { EMBEDDED, connect, portableSettings, serverVersion, type ClickHouseClient } from '../collector/src/clickhouse/client.js';
 import { migrate } from '../collector/src/clickhouse/migrate.js';
 import { buildReport } from '../collector/src/reports/build.js';
 
@@ -25,7 +36,13 @@ const DEALS = Number(process.env.BENCH_DEALS ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DAYS = 180;
 const START = Date.UTC(2026, 0, 1) / 1000;
-const cfg = { url: process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:8123', user: 'default', password: '', database: DB };
+const url = process.env.CLICKHOUSE_URL || 'http://127.0.0.1:8123';
+const embedded = url === EMBEDDED;
+// An embedded run without CLICKHOUSE_DATA gets a directory of its own, so it never opens a collector's.
+const ownData = embedded && !process.env.CLICKHOUSE_DATA;
+const data = embedded ? (process.env.CLICKHOUSE_DATA || mkdtempSync(join(tmpdir(), 'tl-bench-attribution-'))) : undefined;
+const cfg = { url, user: 'default', password: '', database: DB, data };
+const engine = embedded ? `embedded (chdb), data in ${data}` : `server at ${url}`;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -48,7 +65,10 @@ const MIX: [string, string, string, number][] = [
   ['display', 'yandex', 'cpm', 4],
 ];
 const bag = MIX.flatMap((m, i) => Array<number>(m[3]).fill(i + 1));
-const pick = (col: number, idx: string) => `[${MIX.map((m) => `'${m[col]}'`).join(',')}][[${bag.join(',')}][${idx}]]`;
+/** Column `col` of the MIX entry `idx` (1-based SQL expression). */
+const mixAt = (col: number, idx: string) => `[${MIX.map((m) => `'${m[col]}'`).join(',')}][${idx}]`;
+/** Column `col` of a MIX entry drawn by weight: `idx` (1-based) indexes the bag. */
+const pick = (col: number, idx: string) => mixAt(col, `[${bag.join(',')}][${idx}]`);
 
 async function loaded(admin: ClickHouseClient): Promise<boolean> {
   if (!process.env.BENCH_REUSE) return false;
@@ -68,7 +88,7 @@ async function main(): Promise<void> {
   const settings = await portableSettings(probe);
   await probe.close();
   const ch = connect(cfg, DB, { ...settings, max_execution_time: 600 });
-  console.log(`ClickHouse ${await serverVersion(ch)}, ${cpus().length} cores, load average ${load()}`);
+  console.log(`ClickHouse ${await serverVersion(ch)}, ${engine}; ${cpus().length} cores, load average ${load()}`);
   if (reuse) console.log(`reusing the ${VISITS} visits already in ${DB}`);
   else await load10M(ch);
   await mergesDone(ch);
@@ -76,12 +96,15 @@ async function main(): Promise<void> {
   await ch.close();
   if (!process.env.BENCH_KEEP) await admin.command({ query: `DROP DATABASE IF EXISTS ${DB}` });
   await admin.close();
+  if (ownData && !process.env.BENCH_KEEP) rmSync(data!, { recursive: true, force: true });
+  else if (ownData) console.log(`kept ${data}: CLICKHOUSE_URL=embedded CLICKHOUSE_DATA=${data} BENCH_REUSE=1 BENCH_KEEP=1 times it again`);
 }
 
 async function load10M(ch: ClickHouseClient): Promise<void> {
 
   const mixIdx = `1 + intHash32(number * 3) % ${bag.length}`;
-  // In slices of a million rows: each INSERT stays well inside the client's 30 s request timeout.
+  // In slices of a million rows: each INSERT stays well inside the client's 30 s request timeout
+  // (a server's; the embedded engine has none, and runs the same slices so that both load alike).
   const SLICE = 1_000_000;
   const [tHits] = await timed(async () => {
     for (let offset = 0; offset < VISITS; offset += SLICE) {
@@ -132,11 +155,14 @@ async function load10M(ch: ClickHouseClient): Promise<void> {
         FROM numbers(50000)`,
     });
     await ch.command({ query: `INSERT INTO ${DB}.funnel_stages VALUES ('lead', 0, '', 1), ('qualified', 1, '', 1), ('proposal', 2, '', 1), ('won', 3, '', 1)` });
+    // Every channel's every campaign once a day: each row its own key (day, source, medium,
+    // campaign). Rows sharing a key with equal uploaded_at would leave argMax to choose,
+    // and the engines choose differently.
     await ch.command({
       query: `INSERT INTO ${DB}.costs
-        SELECT toDate(${START} + intDiv(number, 160) * 86400) AS day, ${pick(1, '1 + number % 160 % 8 + 1')} AS source,
-          ${pick(2, '1 + number % 160 % 8 + 1')} AS medium, concat('c', toString(intDiv(number % 160, 8))) AS campaign,
-          ${pick(0, '1 + number % 160 % 8 + 1')} AS channel, toInt64(100000 + intHash32(number) % 500000) AS cost_minor, 'RUB' AS currency,
+        SELECT toDate(${START} + intDiv(number, 160) * 86400) AS day, ${mixAt(1, '1 + number % 160 % 8')} AS source,
+          ${mixAt(2, '1 + number % 160 % 8')} AS medium, concat('c', toString(intDiv(number % 160, 8))) AS campaign,
+          ${mixAt(0, '1 + number % 160 % 8')} AS channel, toInt64(100000 + intHash32(number) % 500000) AS cost_minor, 'RUB' AS currency,
           toDateTime(${START}, 'UTC') AS uploaded_at, 'bench' AS upload_id
         FROM numbers(${DAYS * 160})`,
     });
@@ -164,6 +190,18 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const stepMedians = (all: Steps[]) =>
   (Object.keys(all[0] ?? {}) as (keyof Steps)[]).map((k) => `${k} ${secs(median(all.map((s) => s[k])))}`).join(', ');
 
+/**
+ * What a report answered, to hold the engines' answers side by side: the totals and a
+ * digest of every row's exact figures (visitors left out of the digest: uniqCombined
+ * is an estimate whose hashing may differ between ClickHouse versions).
+ */
+function summary(r: Awaited<ReturnType<typeof buildReport>>): string {
+  const exact = r.rows.map((x) => [x.key, x.visits, x.leads.toFixed(6), x.deals.toFixed(6), x.won.toFixed(6), x.revenue_minor.toFixed(0), x.cost_minor]);
+  const digest = createHash('sha256').update(JSON.stringify(exact)).digest('hex').slice(0, 12);
+  const t = r.totals;
+  return `visits ${t.visits}, visitors ${t.visitors}, leads ${t.leads.toFixed(2)}, revenue ${t.revenue_minor.toFixed(0)}, rows ${digest}`;
+}
+
 async function timeReports(ch: ClickHouseClient): Promise<void> {
   const resolver = new Resolver(ch, DB);
   const period = { from: '2026-02-01', to: '2026-06-29' };
@@ -175,7 +213,11 @@ async function timeReports(ch: ClickHouseClient): Promise<void> {
       FROM (SELECT visitor_id, ts, channel FROM ${DB}.hits WHERE kind = 'visit') AS h
       ALL INNER JOIN (SELECT deal_id, created_at AS deal_ts, visitor_id FROM ${DB}.deals WHERE visitor_id != '' AND version = 1) AS dl USING visitor_id
       WHERE ts <= deal_ts GROUP BY deal_id)`;
-  const baseline = async () => (await ch.query({ query: baselineSql, format: 'JSONEachRow' })).json();
+  let baselineDeals = '';
+  const baseline = async () => {
+    const [row] = await (await ch.query({ query: baselineSql, format: 'JSONEachRow' })).json<{ n: string }>();
+    baselineDeals = row?.n ?? '';
+  };
 
   // Identity resolution alone, from nothing (no finished run): RUNS times.
   const resolutions: number[] = [];
@@ -195,17 +237,17 @@ async function timeReports(ch: ClickHouseClient): Promise<void> {
   for (const model of MODEL_NAMES) {
     const base: number[] = [];
     const rep: number[] = [];
-    let revenue = 0;
+    let result = '';
     for (let i = 0; i < RUNS; i++) {
       base.push((await timed(baseline))[0]);
       const [t, r] = await timed(() => report(model));
       rep.push(t);
-      revenue = r.totals.revenue_minor;
+      result = summary(r);
       if (!r.resolution.current || r.resolution.waitedMs > 0) throw new Error('inputs changed during the benchmark');
     }
     const line = `| ${model} | ${(median(rep) / 1000).toFixed(2)} s | ${(median(base) / 1000).toFixed(2)} s | ${(median(rep) / median(base)).toFixed(1)}× | ${load()} |`;
     rows.push(line);
-    console.log(line, `revenue ${revenue}`);
+    console.log(line, result);
   }
 
   // Cold: no finished resolution, so the report waits for one.
@@ -232,12 +274,14 @@ async function timeReports(ch: ClickHouseClient): Promise<void> {
   }
 
   console.log(`\n| model | channel report (median of ${RUNS}) | baseline join | ratio | load avg (1/5/15 min) |\n|---|---|---|---|---|\n${rows.join('\n')}`);
-  console.log(`\nidentity resolution (median of ${RUNS}): ${secs(median(resolutions))} (${stepMedians(steps)}), ${conversions} conversions`);
+  console.log(`\nbaseline join: ${baselineDeals} deals credited`);
+  console.log(`identity resolution (median of ${RUNS}): ${secs(median(resolutions))} (${stepMedians(steps)}), ${conversions} conversions`);
   console.log(`cold last_non_direct report, resolution included (median of ${RUNS}): ${secs(median(colds))}`);
   console.log(`last_non_direct report after a new deal, from the previous resolution while a refresh starts (median of ${RUNS}): ${secs(median(stale))}; load ${load()}`);
 }
 
 main().catch((err: unknown) => {
   console.error(err);
+  if (ownData && !process.env.BENCH_KEEP) rmSync(data!, { recursive: true, force: true });
   process.exit(1);
 });

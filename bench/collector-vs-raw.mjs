@@ -13,10 +13,21 @@
 //   npm run build && node bench/collector-vs-raw.mjs [--rounds 3] [--duration 10] [--connections 50] [--warmup 3] [--path /hit]
 // --path /fp/hit: the first-party path, whose answers carry the visitor id and
 // touches as Set-Cookie (host cookies: the bench's Host is an address).
+// --probes off: no probe hits, polls or parts samples during the load, so the
+// collector's throughput is measured without the bench's own queries (on the
+// embedded engine each poll costs the collector's process; on a server, the server's).
+//
+// The engine is the collector's, chosen by CLICKHOUSE_URL (default: the server at
+// 127.0.0.1:8123). With CLICKHOUSE_URL=embedded every collector of the run keeps its
+// data in one new directory under the OS temp dir, removed at the end; since only the
+// collector can open that directory, the probes, the parts and the final count are
+// read through the collector's SQL endpoint (GET /sql, given a token of the run's own),
+// and the collector's CPU per hit then includes the engine's work. On a server on this
+// machine the server process's CPU per hit is printed beside it, for the same sum.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -35,9 +46,11 @@ const { values: a } = parseArgs({
     warmup: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
     path: { type: 'string', default: '/hit' },
+    probes: { type: 'string', default: 'on' },
   },
 });
 const CLICKHOUSE_URL = process.env.CLICKHOUSE_URL || 'http://127.0.0.1:8123';
+const EMBEDDED = CLICKHOUSE_URL === 'embedded';
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
@@ -73,6 +86,23 @@ function cpuSeconds(pid) {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * The pid of a ClickHouse server on this machine, when CLICKHOUSE_URL points at a
+ * loopback address (its CPU per hit is the server's share of a hit, which the
+ * embedded engine spends inside the collector's process); undefined otherwise.
+ */
+function localClickHousePid() {
+  if (EMBEDDED || !/^https?:\/\/(127\.|localhost[:/]|\[::1\])/.test(CLICKHOUSE_URL)) return undefined;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'clickhouse-serv') return Number(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 /** Redis's own CPU seconds so far (INFO cpu: works for a Redis on another machine too). */
@@ -123,7 +153,7 @@ async function warm(url, pid) {
  * active parts of hits sampled every 2 s.
  */
 const POLL_MS = 100;
-function watch(url, ch) {
+function watch(url, sql) {
   const pending = new Map();
   const delays = [];
   let maxParts = 0;
@@ -143,9 +173,9 @@ function watch(url, ch) {
     while (running || pending.size) {
       if (pending.size) {
         const ids = [...pending.keys()].map((x) => `'${x}'`).join(',');
-        const rs = await ch.query({ query: `SELECT DISTINCT event_id FROM hits WHERE site_id = 'probe' AND event_id IN (${ids})`, format: 'JSONEachRow' });
+        const rows = await sql(`SELECT DISTINCT event_id FROM hits WHERE site_id = 'probe' AND event_id IN (${ids})`);
         const now = Date.now();
-        for (const { event_id } of await rs.json()) {
+        for (const { event_id } of rows) {
           delays.push(now - pending.get(event_id));
           pending.delete(event_id);
         }
@@ -154,8 +184,8 @@ function watch(url, ch) {
     }
   })();
   const parts = setInterval(async () => {
-    const rs = await ch.query({ query: `SELECT count() AS n FROM system.parts WHERE database = currentDatabase() AND table = 'hits' AND active`, format: 'JSONEachRow' });
-    maxParts = Math.max(maxParts, Number((await rs.json())[0].n));
+    const [{ n }] = await sql(`SELECT count() AS n FROM system.parts WHERE database = currentDatabase() AND table = 'hits' AND active`);
+    maxParts = Math.max(maxParts, Number(n));
   }, 2000);
   return async () => {
     running = false;
@@ -178,13 +208,67 @@ const stats = new Redis(REDIS_URL);
 // (active expiry on the same cores); say so, since the figures would be disturbed.
 const expiring = Number(/expires=(\d+)/.exec(await stats.info('keyspace'))?.[1] ?? 0);
 if (expiring > 100_000) console.log(`note: Redis holds ${expiring} keys with a time to live; their expiry during the run takes CPU from it`);
-const admin = createClient({ url: CLICKHOUSE_URL });
-const ch = createClient({ url: CLICKHOUSE_URL, database: db });
+// Embedded: the engine's directory, shared by the run's collectors, and the token of their SQL endpoint.
+const data = EMBEDDED ? mkdtempSync(join(tmpdir(), 'tl-bench-clickhouse-')) : undefined;
+const sqlToken = randomBytes(24).toString('hex');
+const admin = EMBEDDED ? undefined : createClient({ url: CLICKHOUSE_URL });
+const ch = EMBEDDED ? undefined : createClient({ url: CLICKHOUSE_URL, database: db });
+const chPid = localClickHousePid();
+
+/** A query's rows (JSONEachRow) from the server, or through the SQL endpoint of the collector at `collector` (embedded). */
+async function query(collector, q) {
+  if (!EMBEDDED) return (await ch.query({ query: q, format: 'JSONEachRow' })).json();
+  const r = await fetch(`${collector}/sql?${new URLSearchParams({ database: db, query: `${q} FORMAT JSONEachRow` })}`, {
+    headers: { Authorization: `Bearer ${sqlToken}` },
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`GET /sql: ${r.status} ${text.slice(0, 500)}`);
+  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+}
+
+function startCollector(port) {
+  return startProcess([join(root, 'dist', 'collector', 'src', 'main.js')], {
+    CLICKHOUSE_URL,
+    ...(EMBEDDED ? { CLICKHOUSE_DATA: data, SQL_TOKEN: sqlToken } : {}),
+    REDIS_URL,
+    CLICKHOUSE_DATABASE: db,
+    REDIS_PREFIX: prefix,
+    SPOOL_DIR: spool,
+    THROUGHLINE_PORT: String(port),
+    RATE_LIMIT_PER_MINUTE: '100000000',
+    LOG_LEVEL: 'info',
+  }, 'collector listening');
+}
+
+/**
+ * Distinct bench event ids stored, once every collector has stopped (each stores
+ * what it holds on the way out). Embedded: read through a collector started for it,
+ * with no load, once two reads a batch interval apart agree (a journal left behind
+ * would be inserted after the start).
+ */
+async function storedIds() {
+  const q = `SELECT uniqExact(event_id) AS n FROM hits WHERE site_id = 'bench'`;
+  if (!EMBEDDED) return Number((await query(undefined, q))[0].n);
+  const port = await freePort();
+  const proc = await startCollector(port);
+  try {
+    let last = -1;
+    for (;;) {
+      const n = Number((await query(`http://127.0.0.1:${port}`, q))[0].n);
+      if (n === last) return n;
+      last = n;
+      await new Promise((res) => setTimeout(res, 2000));
+    }
+  } finally {
+    await stop(proc);
+  }
+}
 const raw = [];
 const col = [];
 const vis = [];
 let maxParts = 0;
 let rowsAcked = 0;
+let collector; // the running collector, stopped before its data is removed should a round fail
 try {
   for (let round = 1; round <= Number(a.rounds); round++) {
     const rawPort = await freePort();
@@ -194,21 +278,18 @@ try {
     await stop(rawProc);
 
     const port = await freePort();
-    const proc = await startProcess([join(root, 'dist', 'collector', 'src', 'main.js')], {
-      CLICKHOUSE_URL,
-      REDIS_URL,
-      CLICKHOUSE_DATABASE: db,
-      REDIS_PREFIX: prefix,
-      SPOOL_DIR: spool,
-      THROUGHLINE_PORT: String(port),
-      RATE_LIMIT_PER_MINUTE: '100000000',
-      LOG_LEVEL: 'info',
-    }, 'collector listening');
+    const proc = (collector = await startCollector(port));
+    if (round === 1) {
+      const [{ v }] = await query(`http://127.0.0.1:${port}`, 'SELECT version() AS v');
+      console.log(`ClickHouse ${v}, ${EMBEDDED ? `embedded in the collector, data in ${data}` : `server at ${CLICKHOUSE_URL}`}`);
+    }
     rowsAcked += await warm(`http://127.0.0.1:${port}${a.path}`, proc.pid);
-    const done = watch(`http://127.0.0.1:${port}`, ch);
+    const done = a.probes === 'off' ? async () => ({ delays: [], lost: 0, maxParts: 0 }) : watch(`http://127.0.0.1:${port}`, (q) => query(`http://127.0.0.1:${port}`, q));
     const redisCpu0 = await redisCpuSeconds(stats);
+    const chCpu0 = chPid ? cpuSeconds(chPid) : NaN;
     const r = await wrk(`http://127.0.0.1:${port}${a.path}`, proc.pid);
     r.redisUs = Math.round(((await redisCpuSeconds(stats)) - redisCpu0) * 1e6 / r.requests);
+    r.chUs = Math.round(((chPid ? cpuSeconds(chPid) : NaN) - chCpu0) * 1e6 / r.requests);
     const w = await done();
     col.push(r);
     vis.push(...w.delays);
@@ -218,23 +299,35 @@ try {
     const ratio = r.rps / raw.at(-1).rps;
     console.log(
       `round ${round}: raw ${raw.at(-1).rps.toFixed(0)} req/s (p50 ${raw.at(-1).p50} ms, p99 ${raw.at(-1).p99} ms, ${raw.at(-1).cpuUs} µs CPU/req); ` +
-        `collector ${r.rps.toFixed(0)} hits/s (p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUs} µs CPU/hit, Redis ${r.redisUs} µs CPU/hit, non-2xx ${r.non2xx}); ratio ${ratio.toFixed(2)}; ` +
-        `visible p99 ${pct(w.delays, 99)} ms over ${w.delays.length} probes (${w.lost} not seen); max active parts ${w.maxParts}`,
+        `collector ${r.rps.toFixed(0)} hits/s (p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUs} µs CPU/hit${EMBEDDED ? ' with the engine' : ''}, Redis ${r.redisUs} µs CPU/hit, ` +
+        `${chPid ? `ClickHouse server ${r.chUs} µs CPU/hit, ` : ''}non-2xx ${r.non2xx}); ratio ${ratio.toFixed(2)}; ` +
+        (a.probes === 'off' ? 'no probes' : `visible p99 ${pct(w.delays, 99)} ms over ${w.delays.length} probes (${w.lost} not seen); max active parts ${w.maxParts}`),
     );
   }
-  const stored = Number((await (await ch.query({ query: `SELECT uniqExact(event_id) AS n FROM hits WHERE site_id = 'bench'`, format: 'JSONEachRow' })).json())[0].n);
+  const stored = await storedIds();
   const ratios = col.map((c, i) => c.rps / raw[i].rps);
   console.log('\nmedians over', a.rounds, 'rounds:');
   console.log(`  raw node:http  ${median(raw.map((r) => r.rps)).toFixed(0)} req/s   p50 ${median(raw.map((r) => r.p50))} ms   p99 ${median(raw.map((r) => r.p99))} ms   ${median(raw.map((r) => r.cpuUs))} µs CPU/req`);
-  console.log(`  collector ${a.path} ${median(col.map((r) => r.rps)).toFixed(0)} hits/s  p50 ${median(col.map((r) => r.p50))} ms   p99 ${median(col.map((r) => r.p99))} ms   ${median(col.map((r) => r.cpuUs))} µs CPU/hit (Redis ${median(col.map((r) => r.redisUs))} µs/hit)`);
+  console.log(
+    `  collector ${a.path} ${median(col.map((r) => r.rps)).toFixed(0)} hits/s  p50 ${median(col.map((r) => r.p50))} ms   p99 ${median(col.map((r) => r.p99))} ms   ` +
+      `${median(col.map((r) => r.cpuUs))} µs CPU/hit${EMBEDDED ? ' with the embedded engine' : ''} (Redis ${median(col.map((r) => r.redisUs))} µs/hit` +
+      `${chPid ? `, ClickHouse server ${median(col.map((r) => r.chUs))} µs/hit, shared: other clients' queries count too` : ''})`,
+  );
   console.log(`  ratio collector/raw (median of rounds) ${median(ratios).toFixed(2)}; CPU per request raw/collector ${(median(raw.map((r) => r.cpuUs)) / median(col.map((r) => r.cpuUs))).toFixed(2)}`);
-  console.log(`  accepted -> queryable: p50 ${pct(vis, 50)} ms, p99 ${pct(vis, 99)} ms (${vis.length} probes)`);
-  console.log(`  max active parts of hits during load: ${maxParts}`);
+  if (a.probes === 'off') console.log('  accepted -> queryable and active parts: not measured (--probes off)');
+  else {
+    console.log(`  accepted -> queryable: p50 ${pct(vis, 50)} ms, p99 ${pct(vis, 99)} ms (${vis.length} probes)`);
+    console.log(`  max active parts of hits during load: ${maxParts}`);
+  }
   console.log(`  hits acknowledged ${rowsAcked}, distinct event ids stored ${stored}`);
 } finally {
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${db}` });
-  await admin.close();
-  await ch.close();
+  if (collector) await stop(collector);
+  if (EMBEDDED) rmSync(data, { recursive: true, force: true });
+  else {
+    await admin.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+    await admin.close();
+    await ch.close();
+  }
   const redis = stats;
   let cursor = '0';
   do {
