@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Four kinds of tests. `npm test` runs unit, integration and browser side by side, then embedded
-// on its own (sequence.groupOrder): with all three beside one another, two cores are too few for
-// the browser tests' timing.
+// Four kinds of tests. `npm test` runs the unit files side by side, and the files of the other
+// three one at a time (fileParallelism: false; each starts collectors and browsers of its own): the
+// embedded project's as a group of its own (sequence.groupOrder), then integration and browser.
 //   unit         pure logic (node, or jsdom for the tracker: see the file's first line)
 //   integration  the built collector against the real ClickHouse server (Debian's 18.16) and Redis
 //   embedded     the same integration tests on the embedded engine (ClickHouse 26.x in each
