@@ -11,7 +11,7 @@
 // TabSeparated would print a DateTime in one engine's time zone and parse it in
 // the other's (identity_key.created_at has no zone of its own), and Native may
 // carry serializations (sparse, new type encodings) that 18.16 does not read.
-import type { ClickHouseClient } from '../clickhouse/client.js';
+import { queryRows, type ClickHouseClient } from '../clickhouse/client.js';
 import type { Migration } from '../clickhouse/migrate.js';
 import { ident, str } from '../clickhouse/sql.js';
 
@@ -45,7 +45,7 @@ export type TableInfo = { name: string; engine: string; partitionKey: string; so
 
 /** The tables and views of `db` by name (none when the database does not exist). */
 export async function listTables(client: ClickHouseClient, db: string): Promise<Map<string, TableInfo>> {
-  const rows = await select<{ name: string; engine: string; partition_key: string; sorting_key: string }>(
+  const rows = await queryRows<{ name: string; engine: string; partition_key: string; sorting_key: string }>(
     client,
     `SELECT name, engine, partition_key, sorting_key FROM system.tables WHERE database = ${str(db)}`,
   );
@@ -60,7 +60,7 @@ export type Column = { name: string; type: string };
 
 /** The stored columns of a table (MATERIALIZED and ALIAS columns are computed, never inserted). */
 export async function storedColumns(client: ClickHouseClient, db: string, table: string): Promise<Column[]> {
-  return select<Column>(
+  return queryRows<Column>(
     client,
     `SELECT name, type FROM system.columns WHERE database = ${str(db)} AND table = ${str(table)} AND default_kind NOT IN ('MATERIALIZED', 'ALIAS')`,
   );
@@ -111,7 +111,7 @@ export function columnMismatch(table: string, from: Column[], to: Column[]): str
  * table that keeps the last of its repeated rows keeps the same one there.
  */
 export async function pieces(client: ClickHouseClient, db: string, table: string, maxRows: number, maxBytes: number): Promise<string[]> {
-  const parts = await select<{ name: string; rows: string; bytes: string }>(
+  const parts = await queryRows<{ name: string; rows: string; bytes: string }>(
     client,
     `SELECT name, toString(rows) AS rows, toString(data_uncompressed_bytes) AS bytes FROM system.parts
      WHERE database = ${str(db)} AND table = ${str(table)} AND active ORDER BY partition_id, min_block_number`,
@@ -144,7 +144,7 @@ const NUMERIC_PARTITION = /^-?\d+$/;
 export async function keptRows(client: ClickHouseClient, db: string, t: TableInfo, table = t.name): Promise<number> {
   const full = `${ident(db)}.${ident(table)}`;
   if (!foldsRows(t)) return Number(await scalar(client, `SELECT count() FROM ${full}`));
-  const partitions = (await select<{ partition: string }>(client, `SELECT DISTINCT partition FROM system.parts WHERE database = ${str(db)} AND table = ${str(table)} AND active`)).map(
+  const partitions = (await queryRows<{ partition: string }>(client, `SELECT DISTINCT partition FROM system.parts WHERE database = ${str(db)} AND table = ${str(table)} AND active`)).map(
     (p) => p.partition,
   );
   if (!partitions.every((p) => NUMERIC_PARTITION.test(p))) return Number(await scalar(client, `SELECT count() FROM ${full} FINAL`));
@@ -166,7 +166,7 @@ export async function keysOfBoth(client: ClickHouseClient, db: string, t: TableI
 
 /** The partitions (ids) that hold rows of a table. */
 export async function partitionIds(client: ClickHouseClient, db: string, table: string): Promise<string[]> {
-  const rows = await select<{ id: string }>(client, `SELECT DISTINCT partition_id AS id FROM system.parts WHERE database = ${str(db)} AND table = ${str(table)} AND active`);
+  const rows = await queryRows<{ id: string }>(client, `SELECT DISTINCT partition_id AS id FROM system.parts WHERE database = ${str(db)} AND table = ${str(table)} AND active`);
   return rows.map((r) => r.id);
 }
 
@@ -174,9 +174,4 @@ export async function partitionIds(client: ClickHouseClient, db: string, table: 
 export async function scalar(client: ClickHouseClient, query: string): Promise<string> {
   const rs = await client.query({ query, format: 'TabSeparated' });
   return (await rs.text()).trim();
-}
-
-export async function select<T>(client: ClickHouseClient, query: string): Promise<T[]> {
-  const rs = await client.query({ query, format: 'JSONEachRow' });
-  return rs.json<T>();
 }

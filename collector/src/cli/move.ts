@@ -14,14 +14,15 @@
 //     hit_ids, copied as a table, is not filled a second time from the copied hits;
 //   - a move that fails while copying leaves the server's tables as they were
 //     (staging tables are dropped, and a new run drops what a killed one left).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { finished } from 'node:stream/promises';
 import { installViews, viewStatements } from '../attribution/views.js';
-import { connect, EMBEDDED, portableSettings, serverVersion, type ClickHouseClient } from '../clickhouse/client.js';
+import { connect, EMBEDDED, portableSettings, queryRows, serverVersion, type ClickHouseClient } from '../clickhouse/client.js';
 import { loadMigrations, migrate } from '../clickhouse/migrate.js';
 import { ident, str } from '../clickhouse/sql.js';
+import { storedIdentityKey } from '../identity/key.js';
 import { loadCliConfig } from './config.js';
 import {
   columnMismatch,
@@ -36,7 +37,6 @@ import {
   pieces,
   scalar,
   SCHEMA_MIGRATIONS,
-  select,
   storedColumns,
   type TableInfo,
 } from './move-tables.js';
@@ -103,24 +103,6 @@ function parse(): Args | { help: true } | { usage: string } {
   return { to: v.to, toDatabase: v['to-database'], user: v.user, password: v.password, append: v.append ?? false, pieceRows };
 }
 
-/** The process that holds an embedded data directory open, from the engine's status file, if it is alive. */
-function holder(data: string): number | null {
-  try {
-    const m = /^PID:\s*(\d+)/m.exec(readFileSync(join(data, 'status'), 'utf8'));
-    if (!m) return null;
-    const pid = Number(m[1]);
-    try {
-      process.kill(pid, 0);
-    } catch (err) {
-      // EPERM: alive, but another user's.
-      if ((err as NodeJS.ErrnoException).code !== 'EPERM') return null;
-    }
-    return pid;
-  } catch {
-    return null;
-  }
-}
-
 /** A URL to print: without credentials written into it. */
 function shown(url: string): string {
   const u = new URL(url);
@@ -153,12 +135,8 @@ async function main(): Promise<number> {
   try {
     source = connect({ url: EMBEDDED, data, user: 'default', password: '', database }, null);
   } catch (err) {
-    const pid = holder(data);
-    say(
-      pid !== null
-        ? `the embedded data in ${data} is open in process ${pid} (a running collector?): stop the collector, then run the move again. One process at a time may open the embedded data.\n`
-        : `${err instanceof Error ? err.message : String(err)}\n`,
-    );
+    // It names the process that holds the data (a running collector) when it can.
+    say(`${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
   const target = { url: args.to, user: args.user ?? config.clickhouse.user, password: args.password ?? config.clickhouse.password, database: toDatabase };
@@ -380,16 +358,13 @@ async function stage(source: ClickHouseClient, server: ClickHouseClient, db: str
   c.staged = await keptRows(server, tdb, c.target, c.staging);
 }
 
-/** The installation's identity key as the collector reads it (identity/key.ts: the earliest row), or null. */
-async function earliestKey(client: ClickHouseClient, db: string): Promise<string | null> {
-  const rows = await select<{ key: string }>(client, `SELECT key FROM ${db}.identity_key ORDER BY created_at, key LIMIT 1`).catch(() => []);
-  return rows[0]?.key || null;
-}
+/** The installation's identity key as the collector reads it, or null (none, or no table). */
+const earliestKey = (client: ClickHouseClient, db: string) => storedIdentityKey(client, db).catch(() => null);
 
 async function waitForMutations(client: ClickHouseClient, db: string): Promise<void> {
   const until = Date.now() + MUTATIONS_WAIT_MS;
   for (;;) {
-    const pending = await select<{ table: string; command: string }>(client, `SELECT table, command FROM system.mutations WHERE database = ${str(db)} AND NOT is_done`);
+    const pending = await queryRows<{ table: string; command: string }>(client, `SELECT table, command FROM system.mutations WHERE database = ${str(db)} AND NOT is_done`);
     if (!pending.length) return;
     if (Date.now() > until) {
       say(`warning: these mutations of the embedded data have not finished; the rows they would change are copied as they are: ${pending.map((m) => `${m.table}: ${m.command}`).join('; ')}\n`);

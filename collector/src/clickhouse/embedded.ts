@@ -17,9 +17,11 @@
 //     of its own (the inserter's do not wait behind a report's);
 //   - the library is loaded on the first embedded connection only: a collector
 //     on a server never pays its memory (about 190 MB).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { ClickHouseClientConfigOptions } from '@clickhouse/client';
+import { quotedIdent } from './sql.js';
 
 /** What createClient({ connection }) takes (the client's Connection<Readable>). */
 type Connection = NonNullable<ClickHouseClientConfigOptions['connection']>;
@@ -30,6 +32,24 @@ function loadChdb(): ChdbConnectionModule {
   // chdb/connection is CommonJS with a native library: required on demand.
   chdb ??= createRequire(import.meta.url)('chdb/connection') as ChdbConnectionModule;
   return chdb;
+}
+
+/** The live process that holds an embedded data directory open, from the engine's status file, or null. */
+function holder(path: string): number | null {
+  try {
+    const m = /^PID:\s*(\d+)/m.exec(readFileSync(join(path, 'status'), 'utf8'));
+    if (!m) return null;
+    const pid = Number(m[1]);
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      // EPERM: alive, but another user's.
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') return null;
+    }
+    return pid;
+  } catch {
+    return null;
+  }
 }
 
 /** The value of CLICKHOUSE_URL that selects the embedded engine. */
@@ -45,9 +65,12 @@ export function embeddedConnection(path: string, database: string | null): Conne
   try {
     inner = loadChdb().createChdbConnection({ path });
   } catch (err) {
-    // chdb says only "Failed to create connection"; the usual cause is the lock.
+    // chdb says only "Failed to create connection"; the usual cause is the lock, whose holder the engine's status file names.
+    const pid = holder(path);
     throw new Error(
-      `cannot open the embedded ClickHouse in ${path}: another process holds it (a running collector? one process per data directory: read its data through the collector's SQL endpoint or reports), or it is not writable`,
+      pid !== null
+        ? `the embedded data in ${path} is open in process ${pid} (a running collector?): stop the collector, or read its data through its SQL endpoint or reports. One process at a time may open the embedded data.`
+        : `cannot open the embedded ClickHouse in ${path}: another process holds it, or it is not writable`,
       { cause: err },
     );
   }
@@ -56,7 +79,7 @@ export function embeddedConnection(path: string, database: string | null): Conne
   // `USE` once, before the first statement; a failure (no such database yet) is
   // the statement's failure, and the next statement tries again.
   const ready = (): Promise<unknown> => {
-    used ??= inner.command({ query: `USE ${quoteIdentifier(database)}` } as Parameters<Connection['command']>[0]).catch((err: unknown) => {
+    used ??= inner.command({ query: `USE ${quotedIdent(database)}` } as Parameters<Connection['command']>[0]).catch((err: unknown) => {
       used = undefined;
       throw err;
     });
@@ -70,9 +93,4 @@ export function embeddedConnection(path: string, database: string | null): Conne
     insert: async (p) => (await ready(), inner.insert(p)),
     close: () => inner.close(),
   };
-}
-
-/** A database name as an identifier (config.ts allows letters, digits and _ only; quoted all the same). */
-function quoteIdentifier(name: string): string {
-  return `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
 }

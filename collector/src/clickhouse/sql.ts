@@ -29,6 +29,11 @@ export function ident(name: string): string {
   return name;
 }
 
+/** Any name as a quoted identifier (`…`, backslash first, then the backquote), for names that need not be plain. */
+export function quotedIdent(name: string): string {
+  return `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
+}
+
 /** Formats a Date (or epoch ms) as ClickHouse's `YYYY-MM-DD hh:mm:ss` in UTC. */
 export function toDateTimeString(at: Date | number): string {
   const d = typeof at === 'number' ? new Date(at) : at;

@@ -14,8 +14,9 @@ import type { ClickHouseClient } from '../clickhouse/client.js';
 import { toDateTimeString } from '../clickhouse/sql.js';
 import type { Config } from '../config.js';
 
-async function stored(clickhouse: ClickHouseClient, table: string): Promise<string | null> {
-  const rs = await clickhouse.query({ query: `SELECT key FROM ${table} ORDER BY created_at, key LIMIT 1`, format: 'JSONEachRow' });
+/** The installation's generated key in `db` (the earliest row: every collector settles on it), or null. */
+export async function storedIdentityKey(clickhouse: ClickHouseClient, db: string): Promise<string | null> {
+  const rs = await clickhouse.query({ query: `SELECT key FROM ${db}.identity_key ORDER BY created_at, key LIMIT 1`, format: 'JSONEachRow' });
   const rows = await rs.json<{ key: string }>();
   return rows[0]?.key || null;
 }
@@ -44,12 +45,13 @@ async function agreed(config: Config, candidate: string, log: Logger): Promise<s
  */
 export async function identityKey(clickhouse: ClickHouseClient, config: Config, log: Logger): Promise<string> {
   if (config.identity.key !== '') return config.identity.key;
-  const table = `${config.clickhouse.database}.identity_key`;
-  const known = await stored(clickhouse, table);
+  const db = config.clickhouse.database;
+  const table = `${db}.identity_key`;
+  const known = await storedIdentityKey(clickhouse, db);
   if (known) return known;
   const key = await agreed(config, randomBytes(32).toString('hex'), log);
   await clickhouse.insert({ table, values: [{ key, created_at: toDateTimeString(Date.now()) }], format: 'JSONEachRow' });
-  const chosen = (await stored(clickhouse, table))!;
+  const chosen = (await storedIdentityKey(clickhouse, db))!;
   log.info('identity key generated and kept in ClickHouse (identity_key); set IDENTITY_KEY to choose one');
   return chosen;
 }

@@ -55,6 +55,25 @@ function isNumberSeparator(s: string, i: number, startOfBlock: boolean, hex: boo
   return hex ? isHex(next) : isDigit(next);
 }
 
+/** The end of a run of digits from `i`, with the `_` separators ClickHouse allows; `fresh`: a block starts at `i`. */
+function digitsEnd(s: string, i: number, hex: boolean, fresh: boolean): number {
+  let startOfBlock = fresh;
+  while (i < s.length && ((hex ? isHex(code(s, i)) : isDigit(code(s, i))) || isNumberSeparator(s, i, startOfBlock, hex))) {
+    i++;
+    startOfBlock = false;
+  }
+  return i;
+}
+
+/** The end of a number's exponent at `i` (e or E; p or P after hex digits), its sign and digits; `i` when there is none. */
+function exponentEnd(s: string, i: number, hex: boolean): number {
+  const e = s[i];
+  if (!(i + 1 < s.length && (hex ? e === 'p' || e === 'P' : e === 'e' || e === 'E'))) return i;
+  i++;
+  if (i + 1 < s.length && (s[i] === '-' || s[i] === '+')) i++;
+  return digitsEnd(s, i, false, true);
+}
+
 /** The end of a '…', "…" or `…` token starting at `i` (doubled quotes and backslash escapes), or -1 when it never closes. */
 function quotedEnd(s: string, i: number, quote: string): number {
   let p = i + 1;
@@ -149,8 +168,7 @@ export function lex(sql: string): Lexed {
 
     if (isDigit(c)) {
       if (prev === 'dot') {
-        i++;
-        while (i < n && (isDigit(code(sql, i)) || isNumberSeparator(sql, i, false, false))) i++;
+        i = digitsEnd(sql, i + 1, false, false);
       } else {
         let startOfBlock = false;
         let hex = false;
@@ -165,29 +183,9 @@ export function lex(sql: string): Lexed {
             startOfBlock = true;
           } else i++;
         } else i++;
-        const digit = (p: number) => (hex ? isHex(code(sql, p)) : isDigit(code(sql, p)));
-        while (i < n && (digit(i) || isNumberSeparator(sql, i, startOfBlock, hex))) {
-          i++;
-          startOfBlock = false;
-        }
-        if (i < n && sql[i] === '.') {
-          startOfBlock = true;
-          i++;
-          while (i < n && (digit(i) || isNumberSeparator(sql, i, startOfBlock, hex))) {
-            i++;
-            startOfBlock = false;
-          }
-        }
-        const e = sql[i];
-        if (i + 1 < n && (hex ? e === 'p' || e === 'P' : e === 'e' || e === 'E')) {
-          startOfBlock = true;
-          i++;
-          if (i + 1 < n && (sql[i] === '-' || sql[i] === '+')) i++;
-          while (i < n && (isDigit(code(sql, i)) || isNumberSeparator(sql, i, startOfBlock, false))) {
-            i++;
-            startOfBlock = false;
-          }
-        }
+        i = digitsEnd(sql, i, hex, startOfBlock);
+        if (i < n && sql[i] === '.') i = digitsEnd(sql, i + 1, hex, true);
+        i = exponentEnd(sql, i, hex);
       }
       if (i < n && isWordChar(code(sql, i))) {
         while (i < n && isWordChar(code(sql, i))) i++;
@@ -235,21 +233,7 @@ export function lex(sql: string): Lexed {
           push('punct', start, ++i, 'dot');
           continue;
         }
-        let startOfBlock = true;
-        i++;
-        while (i < n && (isDigit(code(sql, i)) || isNumberSeparator(sql, i, startOfBlock, false))) {
-          i++;
-          startOfBlock = false;
-        }
-        if (i + 1 < n && (sql[i] === 'e' || sql[i] === 'E')) {
-          startOfBlock = true;
-          i++;
-          if (i + 1 < n && (sql[i] === '-' || sql[i] === '+')) i++;
-          while (i < n && (isDigit(code(sql, i)) || isNumberSeparator(sql, i, startOfBlock, false))) {
-            i++;
-            startOfBlock = false;
-          }
-        }
+        i = exponentEnd(sql, digitsEnd(sql, i + 1, false, true), false);
         push('number', start, i, 'number');
         continue;
       }

@@ -12,6 +12,7 @@
 // A value is written as ClickHouse's HTTP interface expects it: in the escaped
 // (TabSeparated) form for a scalar (`a\tb` is a tab), as a literal for an Array,
 // Tuple or Map (`['a','b']`).
+import { quotedIdent, str } from '../clickhouse/sql.js';
 import { lex, type Token } from './lexer.js';
 import type { Refusal } from './guard.js';
 
@@ -48,10 +49,6 @@ export function unescapeValue(value: string): string {
   return out;
 }
 
-/** A SQL string literal of `s` (the portable rule: `\` first, then `'`). */
-export const sqlString = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-
-const quoteName = (s: string) => `\`${s.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
 
 /** The type inside Nullable(…) and LowCardinality(…). */
 const innerType = (type: string): string => {
@@ -106,13 +103,13 @@ function render(name: string, type: string, raw: string, numeric: boolean): Rend
   if (base === 'Identifier') {
     const parts = raw.split('.');
     if (parts.some((p) => p === '')) return bad();
-    return { text: parts.map(quoteName).join('.') };
+    return { text: parts.map(quotedIdent).join('.') };
   }
   if (raw === '\\N' && /^Nullable\s*\(/.test(type.trim())) return { text: `CAST(NULL AS ${type})` };
   if (COMPOSITE.test(base)) return isLiteral(raw) ? { text: `CAST(${raw} AS ${type})` } : bad();
   // 18.16 takes only a number after LIMIT; an integer there is written as one.
   if (numeric && INTEGER.test(base) && /^\d+$/.test(raw)) return { text: raw };
-  return { text: `CAST(${sqlString(unescapeValue(raw))} AS ${type})` };
+  return { text: `CAST(${str(unescapeValue(raw))} AS ${type})` };
 }
 
 /**
