@@ -10,7 +10,9 @@ import type { Report, ReportRow } from '../../collector/src/reports/build.js';
 import { reportCsv } from '../../collector/src/reports/format.js';
 import { onceEach, parseReportOptions, REPORT_PARAMS } from '../../collector/src/reports/options.js';
 import { cookieValue } from '../../collector/src/http/forwarded.js';
-import { SESSION_COOKIE, SESSION_SECONDS, sessionCookies } from '../../collector/src/reports/session.js';
+import { SESSION_SECONDS, SESSIONS, sessionCookies } from '../../collector/src/http/session.js';
+
+const SESSION_COOKIE = SESSIONS.reports.cookie;
 
 const row = (key: string, over: Partial<ReportRow> = {}): ReportRow => ({
   key, visits: 1, visitors: 1, leads: 1, deals: 1, won: 1, returned: 0, lost: 0, revenue_minor: 7500, cost_minor: 10_000,
@@ -73,5 +75,9 @@ describe('report outputs', () => {
     const [expires, mac] = set.split('.') as [string, string];
     expect(sessions.valid(req(`${SESSION_COOKIE}=${Number(expires) + 3600}.${mac}`), token, t0)).toBe(false);
     expect(sessions.valid(req(`${SESSION_COOKIE}=${token}`), token, t0)).toBe(false);
+    // Another page's session, made from the same token, opens nothing here.
+    let other = '';
+    sessionCookies([], 'crmSetup').start(req(), { cookie: (_n: string, v: string) => void (other = v) } as unknown as Response, token, t0);
+    expect(sessions.valid(req(`${SESSION_COOKIE}=${other}`), token, t0 + 1000)).toBe(false);
   });
 });

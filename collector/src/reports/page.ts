@@ -7,8 +7,8 @@ import { FIRST_DAY, LAST_DAY } from '../clickhouse/days.js';
 import type { Report, ReportRow } from './build.js';
 import { formatCount, formatMinor, formatUnconverted, resolutionNote } from './format.js';
 import { GROUPS } from './queries.js';
+import { esc, htmlDocument } from '../web/html.js';
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const money = (x: number | null) => (x === null ? '—' : formatMinor(x));
 const count = (x: number | null) => (x === null ? '—' : formatCount(x));
 const pct = (x: number | null) => (x === null ? '—' : `${(Math.round(x * 10_000) / 100).toFixed(2)}%`);
@@ -63,18 +63,7 @@ function row(x: ReportRow, cols: ReturnType<typeof columns>, extra: (typeof UNCO
 }
 
 /** The document around a page's body: one look for the report and its sign-in. */
-function document(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
-table{border-collapse:collapse;margin-top:16px}th,td{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}
-th[scope=row]{text-align:left}tr.total{font-weight:bold}form label{margin-right:12px}#signed-in{float:right}p.problem{color:#b00020}
-</style></head><body>
-${body}
-</body></html>`;
-}
+const document = (title: string, body: string) => htmlDocument({ lang: 'en', title, body });
 
 /** The sign-in form: the token is posted once, never put in a URL. `problem`: why the last attempt failed. */
 export function signInPage(problem?: string): string {

@@ -18,7 +18,7 @@ import { buildReport } from './build.js';
 import { reportCsv, resolutionHeader } from './format.js';
 import { onceEach, oneOf, parseReportOptions, REPORT_PARAMS } from './options.js';
 import { reportPage, signInPage } from './page.js';
-import { sessionCookies } from './session.js';
+import { sessionCookies } from '../http/session.js';
 
 const PATHS = ['/reports', '/api/reports', '/api/costs', '/api/rates'];
 const PARAMS = { api: [...REPORT_PARAMS, 'format', 'fresh'], page: [...REPORT_PARAMS, 'fresh'] };
@@ -31,7 +31,7 @@ export function reportsRouter(svc: Services): Router {
   const db = svc.config.clickhouse.database;
   const token = svc.config.reports.token;
   const money = svc.config.money;
-  const sessions = sessionCookies(svc.config.pipeline.trustedProxies);
+  const sessions = sessionCookies(svc.config.pipeline.trustedProxies, 'reports');
 
   r.use(PATHS, (_req: Request, res: Response, next: NextFunction) => {
     res.set('Cache-Control', 'no-store');

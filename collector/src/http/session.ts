@@ -1,25 +1,30 @@
-// Who may see the report page. The token is posted once to a sign-in form; the
+// Who may see a page behind a token (the reports, the CRM setup). The token is posted once to a sign-in form; the
 // browser then keeps a session cookie, so the token never sits in a URL (history,
 // logs, Referer) or in the page. The cookie holds its expiry and an HMAC of it
 // keyed by the token: a leaked cookie is not the token, it ends by itself, and
-// changing REPORTS_TOKEN ends every session. HttpOnly keeps it from scripts and
+// changing the token ends every session. HttpOnly keeps it from scripts and
 // SameSite=Strict from other sites' requests; it is Secure when the request came
 // over HTTPS (directly, or through a proxy of TRUSTED_PROXIES that says so),
 // and not otherwise, so the page works on a plain-HTTP host name too.
 import { createHmac } from 'node:crypto';
 import type { CookieOptions, Request, Response } from 'express';
-import { sameSecret } from '../http/auth.js';
-import { cookieValue, forwarded } from '../http/forwarded.js';
+import { sameSecret } from './auth.js';
+import { cookieValue, forwarded } from './forwarded.js';
 
-export const SESSION_COOKIE = 'tl_reports';
 export const SESSION_SECONDS = 12 * 3600;
-const LABEL = 'throughline reports page session';
 const VALUE = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
 
-const mac = (token: string, expires: number) => createHmac('sha256', token).update(`${LABEL}\n${expires}`).digest('base64url');
+/** The pages' sessions: each its own cookie, and its own label in the MAC, so one page's cookie opens no other. */
+export const SESSIONS = {
+  reports: { cookie: 'tl_reports', label: 'throughline reports page session' },
+  crmSetup: { cookie: 'tl_crm_setup', label: 'throughline crm setup page session' },
+} as const;
+export type SessionKind = keyof typeof SESSIONS;
 
-export function sessionCookies(trustedProxies: string[]) {
+export function sessionCookies(trustedProxies: string[], kind: SessionKind = 'reports') {
   const { secure } = forwarded(trustedProxies);
+  const { cookie: SESSION_COOKIE, label } = SESSIONS[kind];
+  const mac = (token: string, expires: number) => createHmac('sha256', token).update(`${label}\n${expires}`).digest('base64url');
   const options = (req: Request): CookieOptions => ({ httpOnly: true, sameSite: 'strict', path: '/', secure: secure(req) });
 
   return {
