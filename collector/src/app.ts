@@ -3,11 +3,14 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { crmRouter } from './crm/routes.js';
+import { crmSetupRouter } from './crm/setup/route.js';
 import { healthHandler } from './health/route.js';
 import { finalErrorHandler } from './http/errors.js';
 import { inboundEmailRouter } from './inbound-email/route.js';
+import { outboundRouter } from './outbound/route.js';
 import { TRACKER_FILES } from './paths.js';
 import { reportsRouter } from './reports/route.js';
+import { sampleRouter } from './sample/route.js';
 import type { Services } from './services.js';
 import { sqlRouter } from './sql/route.js';
 import { visitorIdHandler } from './visitor-id/route.js';
@@ -31,7 +34,12 @@ export function createApp(svc: Services): Express {
     });
   }
   app.use(crmRouter(svc), inboundEmailRouter(svc));
+  // The demo's sample data, loaded and removed through the collector that holds the engine (admin token).
+  app.use(sampleRouter(svc));
   app.use(reportsRouter(svc));
+  // The outbox (GA4 and later senders) for the admin: pending, failed and too-old messages with their reasons.
+  app.use(outboundRouter(svc));
+  app.use(crmSetupRouter(svc));
   app.get('/vid', visitorIdHandler(svc));
   app.get('/fp/vid', visitorIdHandler(svc, true));
   // ClickHouse's HTTP interface for analysts, read-only and guarded; off (404) without SQL_TOKEN.

@@ -115,6 +115,16 @@ const schema = z.object({
   HTTP_REQUEST_TIMEOUT_SECONDS: int(1, 3600).default(30),
   HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: int(1, 3600).default(65),
   HTTP_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
+  /**
+   * GA4 Measurement Protocol (outbound/ga4): won deals are sent to GA4 as purchases,
+   * later changes as adjustments and refunds (README, "Sending outcomes back: GA4").
+   * Off unless both are set: the stream's measurement id, and an API secret made
+   * for it (Admin → Data streams → the stream → Measurement Protocol API secrets).
+   */
+  GA4_MEASUREMENT_ID: z.string().regex(/^G-[A-Z0-9]{4,20}$/, 'a GA4 measurement id such as G-ABC123XYZ').optional(),
+  GA4_API_SECRET: z.string().regex(/^[\x21-\x7e]{8,200}$/, '8 to 200 printable characters, no spaces').optional(),
+  /** Where the Measurement Protocol is served (/mp/collect below it): tests point it at a stand-in. */
+  GA4_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://www.google-analytics.com'),
   /** Bearer token of GET /metrics; unset, /metrics is open (bind it to a private address then). */
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** New visitor ids (GET /vid) per address per minute; `0` disables the limit. */
@@ -140,7 +150,11 @@ export type Config = {
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   pipeline: PipelineConfig;
   http: HttpConfig;
+  /** The GA4 Measurement Protocol sender (GA4_*); null when off. `url` has no trailing slash. */
+  ga4: Ga4Config | null;
 };
+
+export type Ga4Config = { measurementId: string; apiSecret: string; url: string };
 
 /** The HTTP server's bounds on slow clients (seconds) and who may read /metrics. */
 export type HttpConfig = {
@@ -189,6 +203,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.HTTP_HEADERS_TIMEOUT_SECONDS > e.HTTP_REQUEST_TIMEOUT_SECONDS) {
     throw new ConfigError('invalid configuration:\n  HTTP_HEADERS_TIMEOUT_SECONDS: must not exceed HTTP_REQUEST_TIMEOUT_SECONDS');
   }
+  if ((e.GA4_MEASUREMENT_ID === undefined) !== (e.GA4_API_SECRET === undefined)) {
+    throw new ConfigError('invalid configuration:\n  GA4_MEASUREMENT_ID, GA4_API_SECRET: set both to send outcomes to GA4, or neither');
+  }
   const fixedRates = parseFixedRates(e.REPORT_RATES, e.REPORT_CURRENCY);
   if ('error' in fixedRates) throw new ConfigError(`invalid configuration:\n  REPORT_RATES: ${fixedRates.error}`);
   return {
@@ -210,6 +227,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sql: { token: e.SQL_TOKEN, maxSeconds: e.SQL_MAX_SECONDS, maxResultBytes: e.SQL_MAX_RESULT_MB * 1024 * 1024, maxConcurrent: e.SQL_MAX_CONCURRENT },
     money: { currency: e.REPORT_CURRENCY, fixedRates: fixedRates.rates },
     logLevel: e.LOG_LEVEL,
+    ga4:
+      e.GA4_MEASUREMENT_ID && e.GA4_API_SECRET
+        ? { measurementId: e.GA4_MEASUREMENT_ID, apiSecret: e.GA4_API_SECRET, url: e.GA4_URL.replace(/\/+$/, '') }
+        : null,
     http: {
       headersTimeoutSeconds: e.HTTP_HEADERS_TIMEOUT_SECONDS,
       requestTimeoutSeconds: e.HTTP_REQUEST_TIMEOUT_SECONDS,

@@ -8,8 +8,10 @@ import { migrate } from './clickhouse/migrate.js';
 import { Resolver } from './attribution/resolver.js';
 import { installViews } from './attribution/views.js';
 import type { Config } from './config.js';
+import type { StoredDeal } from './crm/deals/ingest.js';
 import { Crm } from './crm/service.js';
 import { identityKey } from './identity/key.js';
+import { startOutbound, type Outbound } from './outbound/module.js';
 import { createIngest, type Ingest } from './pipeline/ingest.js';
 import { expireLegacyIds } from './visitor-id/issue.js';
 
@@ -24,6 +26,8 @@ export type Services = {
   crm: Crm;
   /** The identity resolutions behind the reports, refreshed in the background. */
   resolver: Resolver;
+  /** The outbox and its senders (GA4): deal outcomes sent back to ad systems. */
+  outbound: Outbound;
   close(): Promise<void>;
 };
 
@@ -59,8 +63,14 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
     maxAgeSeconds: config.reports.maxAgeSeconds,
     onError: (err) => log.error({ err: String(err) }, 'identity resolution failed; reports use the previous one'),
   });
-  // Deals and links a CRM delivery stored change who is who: resolve again now, so the next report is current.
-  const crm = new Crm(clickhouse, log, { ...config.crm, identity: config.identity, afterStore: () => resolver.request() });
+  const outbound = startOutbound({ config, clickhouse, settings, log, metrics: ingest.metrics });
+  // Deals and links a CRM delivery stored change who is who: resolve again now, so the next report is current;
+  // and the deals' outcomes may be news for the ad systems (planned in the background, never delaying the CRM's answer).
+  const afterStore = (deals: StoredDeal[]) => {
+    resolver.request();
+    outbound.dealsChanged(deals);
+  };
+  const crm = new Crm(clickhouse, log, { ...config.crm, identity: config.identity, afterStore });
   await crm.start();
   return {
     config,
@@ -71,8 +81,10 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
     ingest,
     crm,
     resolver,
+    outbound,
     async close() {
       crm.close();
+      await outbound.close();
       await resolver.close();
       await ingest.close();
       await clickhouse.close();

@@ -180,6 +180,37 @@ describe('attribution report', () => {
     expect(m['2026-03-01']).toMatchObject({ revenue_minor: 10_500_001, deals: 5, leads: 6, cost_minor: 350_050, visits: 10 });
   });
 
+  it('compares a period with the one of the same length before it (compare=previous)', async () => {
+    type Change = { now: number; before: number; change: number; pct: number | null };
+    const r = await get(`/api/reports/channels?${PERIOD}&compare=previous`);
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { rows: Row[]; comparison: { period: { from: string; to: string }; totals: Record<string, Change>; rows: ({ key: string } & Record<string, Change>)[] } };
+    // The report itself is the one without the comparison.
+    expect(body.rows).toEqual((await report(PERIOD)).rows);
+    // March's 31 days against the 31 before: 29 January to 28 February, which hold D6 (10 000.00, unattributed) and 999.99 of cost.
+    expect(body.comparison.period).toEqual({ from: '2026-01-29', to: '2026-02-28' });
+    const t = body.comparison.totals;
+    expect(t.revenue_minor).toEqual({ now: 10_500_001, before: 1_000_000, change: 9_500_001, pct: 9.500001 });
+    expect(t.visits).toEqual({ now: 10, before: 0, change: 10, pct: null });
+    expect(t.leads).toEqual({ now: 6, before: 1, change: 5, pct: 5 });
+    expect(t.won).toEqual({ now: 3, before: 1, change: 2, pct: 2 });
+    expect(t.cost_minor).toMatchObject({ now: 350_050, before: 99_999, change: 250_051 });
+    expect(t.cost_minor!.pct).toBeCloseTo(250_051 / 99_999, 9);
+    const rows = Object.fromEntries(body.comparison.rows.map((x) => [x.key, x]));
+    expect(rows['(unattributed)']!.revenue_minor).toEqual({ now: 500_000, before: 1_000_000, change: -500_000, pct: -0.5 });
+    expect(rows.paid_search!.cost_minor).toMatchObject({ now: 300_000, before: 99_999, change: 200_001 });
+    expect(rows.direct!.visits).toEqual({ now: 3, before: 0, change: 3, pct: null });
+    expect(Object.keys(rows).sort()).toEqual(body.rows.map((x) => x.key).sort());
+
+    const open = await get('/api/reports/channels?from=2026-03-01&compare=previous');
+    expect(open.status).toBe(400);
+    expect(await open.json()).toMatchObject({ error: 'invalid_report_options', detail: expect.stringMatching(/both from and to/) });
+    expect((await get(`/api/reports/channels?${PERIOD}&compare=yes`)).status).toBe(400);
+    // The CSV is the one table either way.
+    const csv = await (await get(`/api/reports/channels?${PERIOD}&compare=previous&format=csv`)).text();
+    expect(csv).toBe(await (await get(`/api/reports/channels?${PERIOD}&format=csv`)).text());
+  });
+
   it('rejects bad report options with a reason', async () => {
     const r = await get('/api/reports/channels?model=magic');
     expect(r.status).toBe(400);

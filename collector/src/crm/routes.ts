@@ -19,7 +19,9 @@ import type { Services } from '../services.js';
 import { leadFromApi } from './amocrm/webhook.js';
 import { parseAmoBody } from './amocrm/webhook.js';
 import { admit, bearer, bodyText, gatedBody, sameSecret, type Gate } from '../http/auth.js';
-import { CrmConfigError, type SourceConfig } from './config/schema.js';
+import { applyConfig } from './config/apply.js';
+import type { SourceConfig } from './config/schema.js';
+import type { DealChange } from './change.js';
 import { emptyResult, type IngestContext, type IngestResult } from './deals/ingest.js';
 import { csvToBody, dealsFromBody } from './import/rows.js';
 import { parseCrmJson } from './json.js';
@@ -92,10 +94,11 @@ function guarded(svc: Services, fn: (req: Request, res: Response) => Promise<voi
   };
 }
 
-function answer(res: Response, r: IngestResult, ignored = 0): void {
-  // Counted and kept for GET /crm/status (status/store.ts) before the answer goes out.
+/** `deals`: the delivery's deal changes, whose statuses the setup page lists. */
+function answer(res: Response, r: IngestResult, deals: DealChange[], ignored = 0): void {
+  // Counted and kept for GET /crm/status and the setup page (status/store.ts) before the answer goes out.
   const status = res.locals.crmStatus as CrmStatus | undefined;
-  status?.record(String(res.locals.sourceId), (res.locals.source as SourceConfig).kind, r, ignored);
+  status?.record(String(res.locals.sourceId), (res.locals.source as SourceConfig).kind, r, ignored, deals);
   res.status(200).json({ ...r, ignored });
 }
 
@@ -109,7 +112,7 @@ function parseJsonOrForm(req: Request): unknown {
 async function answerZoho(crm: Crm, res: Response, delivery: ZohoDelivery): Promise<void> {
   const result = await crm.ingest.apply(delivery.context(), delivery.deals, delivery.contacts, delivery.refused);
   result.warnings.push(...delivery.warnings);
-  answer(res, result);
+  answer(res, result, delivery.deals);
 }
 
 export function crmRouter(svc: Services): Router {
@@ -154,7 +157,7 @@ export function crmRouter(svc: Services): Router {
             }
           : undefined,
       };
-      answer(res, await crm.ingest.apply(ctx, body.changes.deals, body.changes.contacts, body.changes.refused), body.changes.ignored);
+      answer(res, await crm.ingest.apply(ctx, body.changes.deals, body.changes.contacts, body.changes.refused), body.changes.deals, body.changes.ignored);
     }),
   );
 
@@ -185,7 +188,7 @@ export function crmRouter(svc: Services): Router {
       }
       if (!sameSecret(typeof body.token === 'string' ? body.token : undefined, src.notificationToken)) return fail(res, 401, 'bad_token');
       if (!Array.isArray(body.ids) || !body.ids.length) return fail(res, 400, 'not_zoho_notification', 'ids must be a list of record ids');
-      if (body.module !== 'Deals' && body.module !== 'Leads') return answer(res, emptyResult(), body.ids.length);
+      if (body.module !== 'Deals' && body.module !== 'Leads') return answer(res, emptyResult(), [], body.ids.length);
       const module: ZohoModule = body.module;
       const id = String(req.params.source);
       const api = crm.zohoApi(id, src);
@@ -268,7 +271,7 @@ export function crmRouter(svc: Services): Router {
       const read = dealsFromBody(body, csv);
       if ('error' in read) return fail(res, 400, csv ? 'bad_csv' : 'bad_deals', read.error);
       const ctx: IngestContext = { sourceId: String(req.params.source), source: src, config: crm.config, evidence: 'import' };
-      answer(res, await crm.ingest.apply(ctx, read.deals, [], read.refused));
+      answer(res, await crm.ingest.apply(ctx, read.deals, [], read.refused), read.deals);
     });
   const importGate = gatedBody(sourceGate(crm, 'import', urlSecret), '5mb');
   r.post('/crm/import/:source/:secret/deals', importGate, importDeals(false));
@@ -295,18 +298,12 @@ export function crmRouter(svc: Services): Router {
       } catch {
         return fail(res, 400, 'bad_json', 'the body is not JSON');
       }
-      try {
-        const next = await crm.replace(value);
-        const warnings = await status.configWarnings(next).catch(() => []);
-        for (const w of warnings) svc.log.warn({ warning: w }, 'CRM configuration: a status seen in deliveries maps to no stage');
-        // The body stays the configuration (it can be sent back as it is); the warnings are in a header and in GET /crm/status.
-        const n = warnings.length;
-        if (n) res.set('Warning', `199 throughline "${n} status${n === 1 ? '' : 'es'} seen in deliveries map${n === 1 ? 's' : ''} to no funnel stage; GET /crm/status lists ${n === 1 ? 'it' : 'them'}"`);
-        res.status(200).json(next.raw);
-      } catch (err) {
-        if (err instanceof CrmConfigError) return fail(res, 422, 'invalid_config', err.message);
-        throw err;
-      }
+      const applied = await applyConfig(crm, status, svc.log, value);
+      if (!applied.ok) return fail(res, 422, 'invalid_config', applied.message);
+      // The body stays the configuration (it can be sent back as it is); the warnings are in a header and in GET /crm/status.
+      const n = applied.warnings.length;
+      if (n) res.set('Warning', `199 throughline "${n} status${n === 1 ? '' : 'es'} seen in deliveries map${n === 1 ? 's' : ''} to no funnel stage; GET /crm/status lists ${n === 1 ? 'it' : 'them'}"`);
+      res.status(200).json(applied.config.raw);
     }),
   );
   // A body the parser refused (too large, bad charset or encoding) is answered by the app's final error handler.

@@ -6,7 +6,7 @@ import type { ClickHouseClient } from '../clickhouse/client.js';
 import { AmoApi } from './amocrm/api.js';
 import { loadCrmConfig, type AmoSource, type LoadedConfig, type ZohoSource } from './config/schema.js';
 import { readConfigFile, readStoredConfig, saveConfig, writeFunnelStages } from './config/store.js';
-import { DealIngest } from './deals/ingest.js';
+import { DealIngest, type StoredDeal } from './deals/ingest.js';
 import { TokenStore } from './oauth/tokens.js';
 import { ZohoApi } from './zoho/api.js';
 
@@ -15,8 +15,8 @@ export type CrmOptions = {
   adminToken: string | undefined;
   inboundEmailSecret: string | undefined;
   identity: { key: string; defaultCountry: string };
-  /** Called after a delivery's deals and links are stored (the collector refreshes attribution). */
-  afterStore?: () => void;
+  /** Called after a delivery's deals and links are stored, with the deals written (the collector refreshes attribution, plans outbound messages). */
+  afterStore?: (deals: StoredDeal[]) => void;
 };
 
 export class Crm {

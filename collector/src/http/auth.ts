@@ -22,6 +22,25 @@ export function bearer(req: IncomingMessage): string | undefined {
   return h.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
 }
 
+/**
+ * The gate of an admin route outside the CRM's router (GET /admin/outbox): the
+ * CRM admin token as `Authorization: Bearer`, answered as the CRM's admin routes
+ * answer. Without a token configured the admin API is off (403).
+ */
+export function adminGate(token: string | undefined): Gate {
+  return (req, res) => {
+    if (!token) {
+      res.status(403).json({ error: 'admin_api_disabled', reason: 'set CRM_ADMIN_TOKEN to use the admin API' });
+      return false;
+    }
+    if (!sameSecret(bearer(req), token)) {
+      res.status(401).json({ error: 'bad_admin_token' });
+      return false;
+    }
+    return true;
+  };
+}
+
 /** The raw request body as text (every CRM route reads it as text and parses it itself). */
 export function bodyText(req: Request): string {
   return typeof req.body === 'string' ? req.body : '';

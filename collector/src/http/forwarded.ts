@@ -11,6 +11,8 @@ export type Forwarded = {
   secure(req: IncomingMessage): boolean;
   /** The host name (no port, lower case) the browser sent the request to; '' when none is known. */
   host(req: IncomingMessage): string;
+  /** `http(s)://host[:port]` the browser sent the request to (a default port left out); '' when no well-formed host is known. */
+  origin(req: IncomingMessage): string;
 };
 
 /** The first value of a header (Host has one). */
@@ -26,12 +28,25 @@ const last = (value: string | string[] | undefined): string => String(value ?? '
 /** The host name of a Host header value: `[::1]:8080` → `[::1]`, `shop.example:80` → `shop.example`. */
 const hostName = (host: string): string => (host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!);
 
+/** A host with its port as a URL may hold it: a name or IPv4, or a bracketed IPv6, and digits after a colon. */
+const AUTHORITY = /^(?:[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]{2,45}\])(?::(\d{1,5}))?$/;
+
 export function forwarded(trustedProxies: string[]): Forwarded {
   const trust = trustedProxies.length ? proxyaddr.compile(trustedProxies) : null;
   const viaProxy = (req: IncomingMessage) => !!trust && trust(req.socket.remoteAddress ?? '', 0);
+  const secure = (req: IncomingMessage) => !!(req.socket as { encrypted?: boolean }).encrypted || (viaProxy(req) && last(req.headers['x-forwarded-proto']) === 'https');
+  const authority = (req: IncomingMessage) => (viaProxy(req) && last(req.headers['x-forwarded-host'])) || first(req.headers.host);
   return {
-    secure: (req) => !!(req.socket as { encrypted?: boolean }).encrypted || (viaProxy(req) && last(req.headers['x-forwarded-proto']) === 'https'),
-    host: (req) => hostName((viaProxy(req) && last(req.headers['x-forwarded-host'])) || first(req.headers.host)),
+    secure,
+    host: (req) => hostName(authority(req)),
+    origin: (req) => {
+      const a = authority(req);
+      const m = AUTHORITY.exec(a);
+      if (!m) return '';
+      const scheme = secure(req) ? 'https' : 'http';
+      const defaultPort = m[1] === (scheme === 'https' ? '443' : '80');
+      return `${scheme}://${defaultPort ? hostName(a) : a}`;
+    },
   };
 }
 

@@ -12,6 +12,15 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export const SQL_OUTCOMES = ['ok', 'refused', 'unauthorized', 'busy', 'engine_error', 'failed'] as const;
 export type SqlOutcome = (typeof SQL_OUTCOMES)[number];
 
+/**
+ * What became of an outbound message (outbound/): written to the outbox; sent
+ * (the vendor answered 2xx); retried (a 5xx, a network error or a timeout: tried
+ * again later); failed (the vendor refused it, 4xx: not tried again); too_old
+ * (past the vendor's time limit, GA4's 72 hours: not sent).
+ */
+export const OUTBOUND_OUTCOMES = ['queued', 'sent', 'retried', 'failed', 'too_old'] as const;
+export type OutboundOutcome = (typeof OUTBOUND_OUTCOMES)[number];
+
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'throughline_' });
@@ -70,6 +79,24 @@ export function createMetrics() {
     registers: [registry],
   });
   for (const outcome of SQL_OUTCOMES) sqlQueries.inc({ outcome }, 0);
+  const outbound = new Counter({
+    name: 'throughline_outbound_messages_total',
+    help: 'Messages of the outbox, by sender and outcome: queued, sent, retried, failed (4xx, not tried again), too_old (past the vendor time limit, not sent)',
+    labelNames: ['sender', 'outcome'] as const,
+    registers: [registry],
+  });
+  const outboundUnsent = new Counter({
+    name: 'throughline_outbound_changes_unsent_total',
+    help: 'Deal changes a sender had to report but could make no message of, by sender and reason (no_client_id: no GA client id on the deal nor its visitors); once per deal version',
+    labelNames: ['sender', 'reason'] as const,
+    registers: [registry],
+  });
+  const outboundPending = new Gauge({
+    name: 'throughline_outbound_pending',
+    help: 'Messages of the outbox waiting to be sent, by sender (as of the last look of the outbox worker)',
+    labelNames: ['sender'] as const,
+    registers: [registry],
+  });
   const buffered = new Gauge({ name: 'throughline_rows_buffered', help: 'Rows acknowledged and not yet in ClickHouse or the spill', registers: [registry] });
   const byKind = new Map<string, { inc(): void }>();
   const acceptedOf = (kind: string) => {
@@ -80,5 +107,5 @@ export function createMetrics() {
     }
     return c;
   };
-  return { registry, accepted, acceptedOf, dropped, fieldsDropped, inserted, insertFailures, spilled, replayed, rejected, buffered, crmUnusable, sqlQueries };
+  return { registry, accepted, acceptedOf, dropped, fieldsDropped, inserted, insertFailures, spilled, replayed, rejected, buffered, crmUnusable, sqlQueries, outbound, outboundUnsent, outboundPending };
 }

@@ -2,18 +2,23 @@
 // CLI. It takes the identity resolution the resolver gives it (the newest one,
 // refreshed in the background when stale: resolver.ts) and names it in the
 // report, runs the four reads of queries.ts side by side, the credits pinned to
-// that resolution, and merges them per key into the metrics. Money is in the
-// report currency (REPORT_CURRENCY); an amount with no rate into it stays in its
-// own currency, in `unconverted`, and is never added to the report's figures.
+// that resolution, and merges them per key into the metrics. Several reports
+// (the six models, two periods) share one resolution and their common reads.
+// Money is in the report currency (REPORT_CURRENCY); an amount with no rate into
+// it stays in its own currency, in `unconverted`, and is never added to the
+// report's figures.
 import { MODELS } from '../attribution/models.js';
 import type { ResolutionStatus, Resolver } from '../attribution/resolver.js';
 import { queryRows as rows } from '../clickhouse/client.js';
-import { costsSql, creditsReportSql, stagesSql, trafficSql } from './queries.js';
+import { costsSql, creditsReportSql, stagesSql, storedSql, trafficSql } from './queries.js';
 import type { ReportOptions } from './options.js';
 import { DEFAULT_REPORT_MONEY, type ReportMoney } from '../currency/rate.js';
 
 /** Money with no rate into the report currency, in its own currency's minor units. */
 export type Unconverted = { currency: string; revenue_minor: number; cost_minor: number };
+
+/** The key of the totals row. */
+export const TOTAL_KEY = '(total)';
 
 export type StageCount = { stage: string; passed: number; refused: number };
 
@@ -78,7 +83,7 @@ function others<K extends 'revenue_minor' | 'cost_minor'>(x: Others<K> | undefin
 }
 
 /** Counts shares of conversions; rounding to 1e-9 hides float dust (0.30000000000000004). */
-const tidy = (x: number) => Math.round(x * 1e9) / 1e9;
+export const tidy = (x: number) => Math.round(x * 1e9) / 1e9;
 
 function metrics(r: Omit<ReportRow, 'cpl_minor' | 'cpo_minor' | 'roi' | 'conversion' | 'avg_deal_minor'>): ReportRow {
   const div = (a: number, b: number) => (b > 0 ? tidy(a / b) : null);
@@ -92,24 +97,52 @@ function metrics(r: Omit<ReportRow, 'cpl_minor' | 'cpo_minor' | 'roi' | 'convers
   };
 }
 
+/** The reads of one report, as the queries give them. */
+type Reads = { credits: CreditAgg[]; traffic: TrafficRow | undefined; costs: CostAgg[] };
+type TrafficRow = { keys: string[]; visits: string[]; visitors: string[]; total_visitors: string };
+
 /**
  * The report of `o`. `fresh`: wait for a resolution of the inputs as they are now
  * instead of answering from the newest one while it is refreshed.
  */
 export async function buildReport(resolver: Resolver, o: ReportOptions, fresh = false, money: ReportMoney = DEFAULT_REPORT_MONEY): Promise<Report> {
+  return (await buildReports(resolver, [o], fresh, money))[0]!;
+}
+
+/**
+ * Several reports on one resolution, side by side (the six models, a period and
+ * the one before it): the resolution and the stages are read once, and a read
+ * two reports share (the traffic and costs of one period under six models) runs
+ * once, by its SQL.
+ */
+export async function buildReports(resolver: Resolver, asks: ReportOptions[], fresh = false, money: ReportMoney = DEFAULT_REPORT_MONEY): Promise<Report[]> {
   const t0 = performance.now();
   const { client, db } = resolver;
-  const q = { db, ...o, money };
   const settings = await resolver.reportSettings();
+  const reads = new Map<string, Promise<unknown[]>>();
+  const read = <T>(sql: string): Promise<T[]> => {
+    if (!reads.has(sql)) reads.set(sql, rows<T>(client, sql, settings));
+    return reads.get(sql) as Promise<T[]>;
+  };
   // Only the credits wait for the resolution (and the stages): the other reads run while it is found, or made.
-  const found = Promise.all([resolver.forReport(fresh), rows<{ stage: string }>(client, stagesSql(db), settings)]);
-  const [[resolution, stageRows], credits, [trafficRow], costs] = await Promise.all([
-    found,
-    found.then(([r, s]) => rows<CreditAgg>(client, creditsReportSql({ ...q, run: r.run }, s.map((x) => x.stage)), settings)),
-    rows<{ keys: string[]; visits: string[]; visitors: string[]; total_visitors: string }>(client, trafficSql(q), settings),
-    rows<CostAgg>(client, costsSql(q), settings),
-  ]);
+  const found = Promise.all([resolver.forReport(fresh), read<{ stage: string }>(stagesSql(db))]);
+  const perAsk = asks.map(async (o): Promise<Reads> => {
+    const q = { db, ...o, money };
+    const [credits, [traffic], costs] = await Promise.all([
+      found.then(([r, s]) => read<CreditAgg>(creditsReportSql({ ...q, run: r.run }, s.map((x) => x.stage)))),
+      read<TrafficRow>(trafficSql(q)),
+      read<CostAgg>(costsSql(q)),
+    ]);
+    return { credits, traffic, costs };
+  });
+  const [[resolution, stageRows], all] = await Promise.all([found, Promise.all(perAsk)]);
   const stages = stageRows.map((r) => r.stage);
+  const ms = Math.round(performance.now() - t0);
+  return asks.map((o, i) => ({ ...o, currency: money.currency, ...merge(o, stages, all[i]!), resolution, ms }));
+}
+
+/** The reads of one report merged per key into rows with their metrics, and the totals. */
+function merge(o: ReportOptions, stages: string[], { credits, traffic: trafficRow, costs }: Reads): Pick<Report, 'modelLabel' | 'stages' | 'rows' | 'totals'> {
   const traffic = (trafficRow?.keys ?? []).map((key, i) => ({ key, visits: trafficRow!.visits[i]!, visitors: trafficRow!.visitors[i]! }));
   const keys = new Set<string>([...credits.map((r) => r.key), ...traffic.map((r) => r.key), ...costs.map((r) => r.key)]);
   const byKey = <T extends { key: string }>(xs: T[]) => new Map(xs.map((x) => [x.key, x]));
@@ -138,7 +171,7 @@ export async function buildReport(resolver: Resolver, o: ReportOptions, fresh = 
   else out.sort((a, b) => b.revenue_minor - a.revenue_minor || b.leads - a.leads || b.visits - a.visits || a.key.localeCompare(b.key));
   const sum = (f: (r: ReportRow) => number) => tidy(out.reduce((s, r) => s + f(r), 0));
   const totals = metrics({
-    key: '(total)',
+    key: TOTAL_KEY,
     visits: sum((r) => r.visits),
     visitors: Number(trafficRow?.total_visitors ?? 0),
     leads: sum((r) => r.leads),
@@ -151,14 +184,14 @@ export async function buildReport(resolver: Resolver, o: ReportOptions, fresh = 
     unconverted: unconverted(out.flatMap((r) => r.unconverted)),
     stages: stages.map((stage, i) => ({ stage, passed: sum((r) => r.stages[i]!.passed), refused: sum((r) => r.stages[i]!.refused) })),
   });
-  return {
-    ...o,
-    currency: money.currency,
-    modelLabel: MODELS[o.model].label,
-    stages,
-    rows: out,
-    totals,
-    resolution,
-    ms: Math.round(performance.now() - t0),
-  };
+  return { modelLabel: MODELS[o.model].label, stages, rows: out, totals };
+}
+
+/** Whether anything of each kind is stored at all, whatever the period (the page's empty states). */
+/** What is stored at all; `sample`: the demo's sample data is among it (sample/marks.ts). */
+export type Stored = { visits: boolean; deals: boolean; costs: boolean; sample: boolean };
+
+export async function storedAtAll(resolver: Resolver): Promise<Stored> {
+  const [x] = await rows<Record<keyof Stored, string | number>>(resolver.client, storedSql(resolver.db), await resolver.reportSettings());
+  return { visits: Number(x?.visits) > 0, deals: Number(x?.deals) > 0, costs: Number(x?.costs) > 0, sample: Number(x?.sample) > 0 };
 }

@@ -1,16 +1,22 @@
-// How a report is written out: money from integer minor units to "70000.00"
-// without floating point (in the report currency; amounts without a rate into it
-// in a column of their own, by currency), the CSV every face (HTTP, CLI) sends, and what every
-// face says about the identity resolution behind the figures.
+// How a report is written out for programs and the terminal: money from integer
+// minor units to "70000.00" without floating point (in the report currency;
+// amounts without a rate into it in a column of their own, by currency), the CSV
+// every face (HTTP, page, CLI) sends, and what every face says about the
+// identity resolution behind the figures (in English; the page says it in its
+// own language, words.ts).
 import { stringify } from 'csv-stringify/sync';
 import type { ResolutionStatus } from '../attribution/resolver.js';
 import type { Report, ReportRow } from './build.js';
+import { WORDS } from './words.js';
 
-/** 7000001 -> "70000.01"; -5 -> "-0.05". Exact for whole minor units. */
+/**
+ * 7000001 -> "70000.01"; -5 -> "-0.05". Exact for whole minor units, however
+ * large: the digits come from BigInt, so 1e21 is not written "1e+21".
+ */
 export function formatMinor(minor: number): string {
-  const neg = minor < 0;
-  const s = String(Math.abs(Math.round(minor))).padStart(3, '0');
-  return `${neg ? '-' : ''}${s.slice(0, -2)}.${s.slice(-2)}`;
+  const whole = BigInt(Math.round(minor));
+  const s = String(whole < 0n ? -whole : whole).padStart(3, '0');
+  return `${whole < 0n ? '-' : ''}${s.slice(0, -2)}.${s.slice(-2)}`;
 }
 
 /** Money with no rate into the report currency, each currency apart: "EUR revenue 50.00 cost 5.00; USD …"; '' when none. */
@@ -67,22 +73,8 @@ export function reportCsv(r: Report): string {
   });
 }
 
-function ago(seconds: number): string {
-  if (seconds < 120) return `${seconds} s`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 172_800) return `${Math.round(seconds / 3600)} h`;
-  return `${Math.round(seconds / 86_400)} days`;
-}
-
 /** One sentence for people (page, CLI): when the identities behind the figures were resolved, and whether newer ones are coming. */
-export function resolutionNote(r: ResolutionStatus): string {
-  const when = `Identities resolved ${r.finishedAt.replace('T', ' ').replace('Z', ' UTC')} (${ago(r.ageSeconds)} ago)`;
-  const waited = r.waitedMs > 0 ? `, for this report (${(r.waitedMs / 1000).toFixed(1)} s)` : '';
-  if (r.current) return `${when}${waited}: the figures include every hit, deal and link stored.${r.refreshing ? ' A refresh is running.' : ''}`;
-  return r.refreshing
-    ? `${when}: hits, deals or links arrived since and a refresh is running; ask again shortly for figures that include them.`
-    : `${when}: hits, deals or links arrived since; a later report will include them.`;
-}
+export const resolutionNote = (r: ResolutionStatus): string => WORDS.en.resolution(r);
 
 /** The same for programs, as the `Throughline-Resolution` response header of every HTTP face (CSV included). */
 export function resolutionHeader(r: ResolutionStatus): string {

@@ -21,6 +21,9 @@ function unknownParam(name: string): string {
     : `unknown parameter ${JSON.stringify(name)}`;
 }
 
+/** The pairs of a request's query string exactly as sent (its `originalUrl`): repeats and `name[]` included, which req.query folds. */
+export const queryPairs = (url: string): URLSearchParams => new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
+
 /** Name/value pairs as one value per name: each known, none repeated. */
 export function onceEach(pairs: Iterable<[string, string]>, known: readonly string[]): { params: Record<string, string> } | { error: string } {
   const params: Record<string, string> = {};

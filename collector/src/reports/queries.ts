@@ -7,11 +7,13 @@
 // per key and currency, the report currency's sums as `*_minor`, every other
 // currency (an amount without a rate) apart, as parallel arrays.
 //   stages   the funnel's stage names, in order
+// and, for the page's empty states, whether anything is stored at all (stored).
 import { creditsSql, periodWhere, UNATTRIBUTED, type Period } from '../attribution/credits-sql.js';
 import type { ModelName } from '../attribution/models.js';
 import { dateTime, ident, str } from '../clickhouse/sql.js';
 import { DEFAULT_REPORT_MONEY, type ReportMoney } from '../currency/rate.js';
 import { inReportCurrencySql } from '../currency/sql.js';
+import { SAMPLE_ROWS } from '../sample/marks.js';
 
 export type Group = 'channel' | 'source' | 'campaign' | 'month';
 export const GROUPS: readonly Group[] = ['channel', 'source', 'campaign', 'month'];
@@ -129,4 +131,16 @@ export function stagesSql(db: string): string {
   return `SELECT stage FROM ${d}.funnel_stages
 WHERE version = (SELECT max(version) FROM ${d}.funnel_stages)
 GROUP BY stage ORDER BY min(stage_index), stage`;
+}
+
+/**
+ * Whether any visit, deal (deleted ones too: a CRM is connected) and cost is
+ * stored at all, whatever the period: one row of 0/1, each a read that stops at
+ * its first row.
+ */
+export function storedSql(db: string): string {
+  const d = ident(db);
+  const any = (from: string) => `(SELECT count() FROM (SELECT 1 FROM ${from} LIMIT 1))`;
+  const sample = `${any(`${d}.hits WHERE ${SAMPLE_ROWS.hits}`)} + ${any(`${d}.deals WHERE ${SAMPLE_ROWS.deals}`)}`;
+  return `SELECT ${any(`${d}.hits WHERE kind = 'visit'`)} AS visits, ${any(`${d}.deals`)} AS deals, ${any(`${d}.costs`)} AS costs, ${sample} AS sample`;
 }

@@ -1,5 +1,6 @@
 // amoCRM API v4 client: reads a lead back (for deletes and restores, whose
-// webhooks carry only the id) and keeps the OAuth 2.0 tokens fresh.
+// webhooks carry only the id), lists the pipelines and their statuses (for the
+// setup page) and keeps the OAuth 2.0 tokens fresh.
 import type { AmoSource } from '../config/schema.js';
 import { ApiError, OAuthClient, requestJson } from '../oauth/client.js';
 import type { Tokens, TokenStore } from '../oauth/tokens.js';
@@ -20,6 +21,9 @@ export type AmoApiLead = {
   custom_fields_values?: { field_id: number; field_name?: string; field_code?: string | null; values: { value: unknown; enum_id?: number }[] }[] | null;
   _embedded?: { contacts?: { id: number }[] };
 };
+
+/** A pipeline and its statuses, as the setup page lists them (ids as text, as the mapping names them). */
+export type AmoPipeline = { id: string; name: string; statuses: { id: string; name: string }[] };
 
 type TokenAnswer = { access_token: string; refresh_token: string; expires_in: number; token_type: string };
 
@@ -82,5 +86,30 @@ export class AmoApi extends OAuthClient {
       throw new ApiError(`amoCRM GET /api/v4/leads/${id} answered ${res.status}`, res.status);
     }
     return res.body as AmoApiLead;
+  }
+
+  /**
+   * Every pipeline with its statuses, in amoCRM's order: `GET /api/v4/leads/pipelines`
+   * answers `_embedded.pipelines[]{id, name, _embedded.statuses[]{id, name, …}}`
+   * (142 and 143, won and lost, are in every pipeline).
+   */
+  async pipelines(): Promise<AmoPipeline[]> {
+    const path = '/api/v4/leads/pipelines';
+    const res = await this.authorized(() => `${this.cfg.baseUrl}${path}`);
+    if (res.status !== 200) throw new ApiError(`amoCRM GET ${path} answered ${res.status}`, res.status);
+    const list = (res.body as { _embedded?: { pipelines?: unknown } } | null)?._embedded?.pipelines;
+    if (!Array.isArray(list)) throw new ApiError(`amoCRM GET ${path} answered without _embedded.pipelines`, 502);
+    const id = (x: unknown) => (typeof x === 'number' || typeof x === 'string' ? String(x) : '');
+    const text = (x: unknown) => (typeof x === 'string' ? x : '');
+    type Item = { id?: unknown; name?: unknown; _embedded?: { statuses?: unknown } };
+    return (list as Item[])
+      .filter((p) => typeof p === 'object' && p !== null && id(p.id))
+      .map((p) => ({
+        id: id(p.id),
+        name: text(p.name),
+        statuses: (Array.isArray(p._embedded?.statuses) ? (p._embedded.statuses as Item[]) : [])
+          .filter((st) => typeof st === 'object' && st !== null && id(st.id))
+          .map((st) => ({ id: id(st.id), name: text(st.name) })),
+      }));
   }
 }

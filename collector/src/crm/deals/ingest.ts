@@ -56,6 +56,9 @@ const secondsToDateTime = (s: number | null) => (s ? toDateTimeString(s * 1000) 
 const clean = (s: string) => s.toWellFormed();
 const uniq = (xs: string[]) => [...new Set(xs.filter(Boolean))];
 
+/** A deal a delivery wrote a version of. */
+export type StoredDeal = { source: string; dealId: string };
+
 export class DealIngest {
   private readonly queues = new Map<string, Promise<unknown>>();
 
@@ -63,7 +66,8 @@ export class DealIngest {
     private readonly ch: ClickHouseClient,
     private readonly log: Logger,
     private readonly identity: { key: string; defaultCountry: string },
-    private readonly afterStore?: () => void,
+    /** Called once a delivery's rows are stored, with the deals it wrote versions of (the collector resolves again and plans outbound messages). */
+    private readonly afterStore?: (deals: StoredDeal[]) => void,
   ) {}
 
   /**
@@ -122,7 +126,7 @@ export class DealIngest {
       await insertLinks(this.ch, links);
       result.links = links.length;
       result.stored = result.deals + result.contacts;
-      if (rows.length || links.length) this.afterStore?.();
+      if (rows.length || links.length) this.afterStore?.(uniq(rows.map((r) => r.deal_id)).map((dealId) => ({ source: ctx.sourceId, dealId })));
       return result;
     });
   }

@@ -49,6 +49,15 @@ export function versionSeconds(version: number): number {
 
 const rankOf = (version: number) => Math.floor(version / RANK_UNIT) % 8;
 
+/**
+ * A version the collector placed after every one known, for a change the CRM
+ * does not date (an undated delete or restore): its second is that of the
+ * newest change known then, not the change's own, which is its arrival.
+ */
+export function placedUndated(version: number): boolean {
+  return rankOf(version) >= UNDATED_DELETE;
+}
+
 /** What place() needs of a stored version. */
 export type Placed = { version: number; deleted: number };
 

@@ -1,7 +1,8 @@
 // Zoho CRM API client: the OAuth refresh against the data centre's accounts
 // server (its answer names the api_domain), reading a deal or a lead back after
-// a Notifications API callback, the Stage pick list's forecast types, and the
-// Notifications API subscription (channels expire and are renewed).
+// a Notifications API callback, the pick lists of Deals' Stage (with their
+// forecast types) and Leads' Lead_Status, and the Notifications API
+// subscription (channels expire and are renewed).
 import type { ZohoSource } from '../config/schema.js';
 import { ApiError, OAuthClient, requestJson } from '../oauth/client.js';
 import type { Tokens, TokenStore } from '../oauth/tokens.js';
@@ -12,6 +13,8 @@ type TokenAnswer = { access_token?: string; api_domain?: string; expires_in?: nu
 export type ZohoRecord = Record<string, unknown>;
 /** The two modules whose records are funnel records: Deals (`Stage`) and Leads (`Lead_Status`). */
 export type ZohoModule = 'Deals' | 'Leads';
+/** A value of a pick-list field as Zoho's field metadata lists it (a Stage's also has its forecast type). */
+export type PickListValue = { actual_value?: string; display_value?: string; forecast_type?: string };
 
 /**
  * How often a stage missing from the Stage pick list may send the client to read
@@ -94,17 +97,26 @@ export class ZohoApi extends OAuthClient {
   }
 
   private async readForecasts(): Promise<Map<string, string>> {
-    const res = await this.authorized((t) => `${this.base(t)}/crm/v7/settings/fields?module=Deals`);
-    const fields = (res.body as { fields?: { api_name?: string; pick_list_values?: { actual_value?: string; display_value?: string; forecast_type?: string }[] }[] } | null)?.fields;
-    if (res.status !== 200 || !Array.isArray(fields)) throw new ApiError(`Zoho GET /crm/v7/settings/fields answered ${res.status}`, res.status);
     const map = new Map<string, string>();
-    for (const v of fields.find((f) => f.api_name === 'Stage')?.pick_list_values ?? []) {
+    for (const v of await this.pickList('Deals', 'Stage')) {
       if (v.forecast_type) {
         if (v.actual_value) map.set(v.actual_value, v.forecast_type);
         if (v.display_value) map.set(v.display_value, v.forecast_type);
       }
     }
     return map;
+  }
+
+  /** The values of a module's pick-list field (Deals' `Stage`, Leads' `Lead_Status`), from the module's field metadata. */
+  async pickList(module: ZohoModule, apiName: string): Promise<PickListValue[]> {
+    const res = await this.authorized((t) => `${this.base(t)}/crm/v7/settings/fields?module=${module}`);
+    const fields = (res.body as { fields?: { api_name?: string; pick_list_values?: unknown }[] } | null)?.fields;
+    if (res.status !== 200 || !Array.isArray(fields)) throw new ApiError(`Zoho GET /crm/v7/settings/fields?module=${module} answered ${res.status}`, res.status);
+    const values = fields.find((f) => typeof f === 'object' && f !== null && f.api_name === apiName)?.pick_list_values;
+    const text = (x: unknown) => (typeof x === 'string' ? x : undefined);
+    return (Array.isArray(values) ? (values as Record<string, unknown>[]) : [])
+      .filter((v) => typeof v === 'object' && v !== null)
+      .map((v) => ({ actual_value: text(v.actual_value), display_value: text(v.display_value), forecast_type: text(v.forecast_type) }));
   }
 
   /** Subscribes (or renews) the channel that sends every Deals and Leads change to notifyUrl. */
