@@ -18,7 +18,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Services } from '../services.js';
 import { leadFromApi } from './amocrm/webhook.js';
 import { parseAmoBody } from './amocrm/webhook.js';
-import { admit, bearer, bodyText, gatedBody, sameSecret, type Gate } from '../http/auth.js';
+import { admit, adminGate, bodyText, gatedBody, sameSecret, type Gate } from '../http/auth.js';
 import { applyConfig } from './config/apply.js';
 import type { SourceConfig } from './config/schema.js';
 import type { DealChange } from './change.js';
@@ -68,18 +68,6 @@ function admitted<K extends Kind>(res: Response, _kind: K): Extract<SourceConfig
   return res.locals.source as Extract<SourceConfig, { kind: K }>;
 }
 
-function isAdmin(crm: Crm, req: Request, res: Response): boolean {
-  if (!crm.options.adminToken) {
-    fail(res, 403, 'admin_api_disabled', 'set CRM_ADMIN_TOKEN to use the admin API');
-    return false;
-  }
-  if (!sameSecret(bearer(req), crm.options.adminToken)) {
-    fail(res, 401, 'bad_admin_token');
-    return false;
-  }
-  return true;
-}
-
 /** Runs a handler; a CRM API failure becomes 502 (the CRM will deliver again), anything else 500. */
 function guarded(svc: Services, fn: (req: Request, res: Response) => Promise<void>) {
   return async (req: Request, res: Response) => {
@@ -119,7 +107,7 @@ export function crmRouter(svc: Services): Router {
   const crm = svc.crm;
   const r = Router();
   const urlSecret = (req: Request) => String(req.params.secret);
-  const admin: Gate = (req, res) => isAdmin(crm, req, res);
+  const admin = adminGate(crm.options.adminToken);
   const status = new CrmStatus(svc.redis, svc.ingest.metrics, svc.log);
   r.use(['/crm/amocrm', '/crm/zoho', '/crm/import'], (_req, res, next) => {
     res.locals.crmStatus = status;

@@ -10,7 +10,7 @@
 // A load or removal answers once the identity resolution after it has finished,
 // so the report that follows already shows the change. One runs at a time.
 import { Router, type Request, type Response } from 'express';
-import { admit, bearer, sameSecret, type Gate } from '../http/auth.js';
+import { admit, adminGate } from '../http/auth.js';
 import type { Services } from '../services.js';
 import { sampleCounts, sampleShown } from './marks.js';
 import { removeSample } from './remove.js';
@@ -18,7 +18,6 @@ import { loadSample, SampleRefused, type SampleDeps } from './store.js';
 
 export function sampleRouter(svc: Services): Router {
   const r = Router();
-  const token = svc.config.crm.adminToken;
   const db = svc.config.clickhouse.database;
   const deps: SampleDeps = {
     clickhouse: svc.clickhouse,
@@ -28,12 +27,7 @@ export function sampleRouter(svc: Services): Router {
     crm: () => svc.crm.config,
     currency: svc.config.money.currency,
   };
-  const admin: Gate = (req, res) => {
-    if (token && sameSecret(bearer(req), token)) return true;
-    if (token) res.status(401).json({ error: 'bad_admin_token' });
-    else res.status(403).json({ error: 'admin_api_disabled', reason: 'set CRM_ADMIN_TOKEN to use the admin API' });
-    return false;
-  };
+  const admin = adminGate(svc.config.crm.adminToken);
   let queue: Promise<unknown> = Promise.resolve();
   const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = queue.then(fn, fn);
