@@ -13,3 +13,11 @@ describe('README first-party snippets', () => {
     expect(readme).toContain(`\n${readFileSync(join(DIR, file), 'utf8').trimEnd()}\n\`\`\``);
   });
 });
+
+describe('README commands', () => {
+  it('open pages with xdg-open (the machine is Debian), never macOS\'s open', () => {
+    const lines = readme.split('\n').filter((l) => /^\s*open\s+["'h]/.test(l));
+    expect(lines).toEqual([]);
+    expect(readme).toContain('xdg-open "http://127.0.0.1:8080/reports"');
+  });
+});
