@@ -8,7 +8,7 @@
 // and not otherwise, so the page works on a plain-HTTP host name too.
 import { createHmac } from 'node:crypto';
 import type { CookieOptions, Request, Response } from 'express';
-import { sameSecret } from './auth.js';
+import { bearer, sameSecret } from './auth.js';
 import { cookieValue, forwarded } from './forwarded.js';
 
 export const SESSION_SECONDS = 12 * 3600;
@@ -43,6 +43,10 @@ export function sessionCookies(trustedProxies: string[], kind: SessionKind = 're
       const expires = Number(m[1]);
       const nowS = now / 1000;
       return expires > nowS && expires <= nowS + SESSION_SECONDS && sameSecret(m[2], mac(token, expires));
+    },
+    /** Whether the request may see the page: the token as an Authorization: Bearer header (programs), or a live session. */
+    admits(req: Request, token: string): boolean {
+      return sameSecret(bearer(req), token) || this.valid(req, token);
     },
   };
 }

@@ -7,7 +7,7 @@
 // a bad option 400, reports turned off 503, a failed report 500.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { MODEL_NAMES } from '../attribution/models.js';
-import { bearer, sameSecret } from '../http/auth.js';
+import { sameSecret } from '../http/auth.js';
 import { forwarded } from '../http/forwarded.js';
 import { sessionCookies } from '../http/session.js';
 import type { Services } from '../services.js';
@@ -41,7 +41,7 @@ export function reportPagesRouter(svc: Services): Router {
   const problem = (res: Response, lang: Lang, kind: ProblemKind, detail?: string) => void res.status(PROBLEM_STATUS[kind]).type('html').send(problemPage(lang, kind, detail));
   const enabled = (req: Request, res: Response, next: NextFunction) => (token ? next() : problem(res, pageLang(req, res), 'disabled'));
   const signedIn = (req: Request, res: Response, next: NextFunction) =>
-    sameSecret(bearer(req), token) || sessions.valid(req, token!) ? next() : void res.status(401).type('html').send(signInPage(pageLang(req, res)));
+    sessions.admits(req, token!) ? next() : void res.status(401).type('html').send(signInPage(pageLang(req, res)));
 
   /** The page's query, or the bad option answered as a page. */
   const pageQuery = (req: Request, res: Response, lang: Lang): PageQuery | undefined => {

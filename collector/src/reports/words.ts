@@ -13,7 +13,7 @@ export type View = 'overview' | 'funnel' | 'models';
 
 /** What went wrong on the page's face, each with its status: what happened and what to do. */
 export type ProblemKind = 'bad_option' | 'disabled' | 'failed';
-type Problem = { title: string; what: (detail: string) => string; todo: string; again: string };
+type Problem = { title: string; what: (detail: string) => string; whatToDo: string; again: string };
 
 /** The money columns take the report currency's code: "Revenue, RUB". */
 type MoneyHead = (currency: string) => string;
@@ -239,19 +239,19 @@ const en: Words = {
     bad_option: {
       title: 'This report cannot be made',
       what: (d) => `The page's address asks for something the report does not know: ${d}.`,
-      todo: 'Open the report without those settings, then pick the model, the period and the rows in the form.',
+      whatToDo: 'Open the report without those settings, then pick the model, the period and the rows in the form.',
       again: 'Open the report',
     },
     disabled: {
       title: 'Reports are turned off',
       what: () => 'This collector has no reports token, so it shows no reports.',
-      todo: 'Set REPORTS_TOKEN in the collector\'s environment and restart it; then sign in here with that token.',
+      whatToDo: 'Set REPORTS_TOKEN in the collector\'s environment and restart it; then sign in here with that token.',
       again: 'Try again',
     },
     failed: {
       title: 'The report failed',
       what: () => 'The database did not give the figures for this report.',
-      todo: 'Try again in a minute. If it keeps failing, the collector\'s log says why (“report failed”).',
+      whatToDo: 'Try again in a minute. If it keeps failing, the collector\'s log says why (“report failed”).',
       again: 'Try again',
     },
   },
@@ -390,19 +390,19 @@ const ru: Words = {
     bad_option: {
       title: 'Такой отчёт составить нельзя',
       what: (d) => `В адресе страницы параметр, которого отчёт не понимает: ${d}.`,
-      todo: 'Откройте отчёт без этих параметров и выберите модель, период и строки в форме.',
+      whatToDo: 'Откройте отчёт без этих параметров и выберите модель, период и строки в форме.',
       again: 'Открыть отчёт',
     },
     disabled: {
       title: 'Отчёты выключены',
       what: () => 'У этого коллектора не задан токен отчётов, поэтому отчётов он не показывает.',
-      todo: 'Задайте REPORTS_TOKEN в окружении коллектора и перезапустите его; затем войдите здесь с этим токеном.',
+      whatToDo: 'Задайте REPORTS_TOKEN в окружении коллектора и перезапустите его; затем войдите здесь с этим токеном.',
       again: 'Попробовать снова',
     },
     failed: {
       title: 'Отчёт не получился',
       what: () => 'База данных не отдала цифры для этого отчёта.',
-      todo: 'Попробуйте через минуту. Если не получается и дальше, причина — в журнале коллектора («report failed»).',
+      whatToDo: 'Попробуйте через минуту. Если не получается и дальше, причина — в журнале коллектора («report failed»).',
       again: 'Попробовать снова',
     },
   },

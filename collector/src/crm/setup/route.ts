@@ -50,7 +50,7 @@ export function crmSetupRouter(svc: Services): Router {
   };
   const signedIn: Gate = (req, res) => {
     if (!enabled(req, res)) return false;
-    if (byHeader(req) || sessions.valid(req, token!)) return true;
+    if (sessions.admits(req, token!)) return true;
     page(res, 401, signInPage(langOf(res)));
     return false;
   };

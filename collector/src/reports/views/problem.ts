@@ -18,7 +18,7 @@ export function problemPage(lang: Lang, kind: ProblemKind, detail = ''): string 
     signedIn: false,
     body: `<section class="card problem-page" id="problem-page" data-problem="${kind}" data-status="${PROBLEM_STATUS[kind]}"><h1>${esc(p.title)}</h1>
 <p id="what">${esc(p.what(detail))}</p>
-<p id="todo">${esc(p.todo)}</p>
+<p id="todo">${esc(p.whatToDo)}</p>
 <p><a class="button-link" id="again" href="/reports">${esc(p.again)}</a></p></section>`,
   });
 }
