@@ -63,15 +63,16 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
     maxAgeSeconds: config.reports.maxAgeSeconds,
     onError: (err) => log.error({ err: String(err) }, 'identity resolution failed; reports use the previous one'),
   });
-  const outbound = startOutbound({ config, clickhouse, settings, log, metrics: ingest.metrics });
   // Deals and links a CRM delivery stored change who is who: resolve again now, so the next report is current;
   // and the deals' outcomes may be news for the ad systems (planned in the background, never delaying the CRM's answer).
+  let outbound: Outbound | undefined;
   const afterStore = (deals: StoredDeal[]) => {
     resolver.request();
-    outbound.dealsChanged(deals);
+    outbound?.dealsChanged(deals);
   };
   const crm = new Crm(clickhouse, log, { ...config.crm, identity: config.identity, afterStore });
   await crm.start();
+  outbound = startOutbound({ config, clickhouse, settings, log, metrics: ingest.metrics, crm });
   return {
     config,
     log,

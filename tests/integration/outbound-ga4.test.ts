@@ -299,7 +299,7 @@ describe('GA4 Measurement Protocol through the outbox', () => {
     expect((await fetch(`${collector.url}/admin/outbox`, { headers: { Authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
     const answer = await outbox();
     expect(answer.senders).toEqual([{ name: 'ga4', maxAgeHours: 72 }]);
-    expect(answer.sweep).toMatchObject({ at: expect.any(String), deals: expect.any(Number) });
+    expect(answer.sweep).toMatchObject({ at: expect.any(String), looked: { ga4: expect.any(Number) } });
   });
 
   it('a deal stored while no hook could plan it (GA4 off) is sent by the sweep of the next start', async () => {
@@ -343,7 +343,7 @@ type Listed = { id: string; subject: string; event: string; reference: string; r
 type OutboxAnswer = {
   senders: { name: string; maxAgeHours: number }[];
   counts: Record<string, Record<string, number>>;
-  sweep: { at: string; deals: number } | null;
+  sweep: { at: string; looked: Record<string, number> } | null;
   pending: Listed[];
   failed: Listed[];
   tooOld: Listed[];

@@ -1,27 +1,38 @@
-// The outbound side of a running collector: the outbox, its worker and the
-// senders configured (GA4 when GA4_MEASUREMENT_ID and GA4_API_SECRET are set),
-// with the planner that turns stored deals into messages. It lives in the
-// collector process (the embedded engine is there too) and uses a ClickHouse
-// session of its own, so its looks at the outbox never wait behind a report.
+// The outbound side of a running collector: the outbox, its worker, and the
+// parts that plan messages into it (part.ts): GA4 purchases and refunds when
+// GA4 is configured, and whatever else PARTS lists. It lives in the collector
+// process (the embedded engine is there too) and uses a ClickHouse session of
+// its own, so its looks at the outbox never wait behind a report.
+//
+// The worker runs whenever a part is on. Parts that act on the CRM
+// configuration (rules, stage actions) are always on: the configuration can
+// gain a rule at any time, and with none they plan nothing.
 import type { Logger } from 'pino';
 import { connect, type ClickHouseClient } from '../clickhouse/client.js';
 import type { Config } from '../config.js';
-import { OUTBOUND_OUTCOMES, type Metrics } from '../metrics/registry.js';
 import type { StoredDeal } from '../crm/deals/ingest.js';
-import { Ga4Planner, keyOf, type Sweep } from './ga4/planner.js';
-import { ga4Sender } from './ga4/sender.js';
+import type { Crm } from '../crm/service.js';
+import { OUTBOUND_OUTCOMES, type Metrics } from '../metrics/registry.js';
+import { ga4Part } from './ga4/part.js';
 import { Outbox } from './outbox.js';
+import type { OutboundPart, PartStarter } from './part.js';
 import type { Sender } from './sender.js';
 import { OutboxWorker } from './worker.js';
 
-/** How often every deal received within the senders' time limits is planned again (what a missed hook left). */
+/** Every part, in the order their sweeps run. */
+const PARTS: PartStarter[] = [ga4Part];
+
+/** How often every part plans again from what is stored (what a missed hook left). */
 const SWEEP_MS = 60_000;
 
+/** The last sweep: when it started, and how many subjects each part looked at. */
+export type Sweep = { at: number; looked: Record<string, number> };
+
 export type Outbound = {
-  /** The senders configured. */
+  /** The senders of the parts that are on. */
   readonly senders: Sender[];
   readonly outbox: Outbox;
-  /** The last sweep finished (null before the first, or with no sender). */
+  /** The last sweep finished (null before the first, or with no part on). */
   lastSweep(): Sweep | null;
   /**
    * Deals a CRM delivery stored: their messages are planned in the background.
@@ -34,50 +45,76 @@ export type Outbound = {
 
 export type OutboundOptions = {
   config: Config;
-  /** The collector's client: the outbox is read through it while no sender is configured. */
+  /** The collector's client: the outbox is read through it while no part is on. */
   clickhouse: ClickHouseClient;
   /** The settings the collector's clients send (clickhouse/client.ts portableSettings). */
   settings: Record<string, string | number>;
   log: Logger;
   metrics: Metrics;
+  crm: Crm;
+  /** The parts to start (tests); PARTS by default. */
+  parts?: PartStarter[];
 };
 
 export function startOutbound(o: OutboundOptions): Outbound {
-  if (!o.config.ga4) {
-    return { senders: [], outbox: new Outbox(o.clickhouse, o.metrics), lastSweep: () => null, dealsChanged: () => undefined, close: async () => undefined };
-  }
   const own = connect(o.config.clickhouse, o.config.clickhouse.database, o.settings);
   const outbox = new Outbox(own, o.metrics);
-  const senders = [ga4Sender(o.config.ga4)];
-  for (const s of senders) for (const outcome of OUTBOUND_OUTCOMES) o.metrics.outbound.inc({ sender: s.name, outcome }, 0);
   const log = o.log.child({ part: 'outbound' });
-  const planner: Ga4Planner = new Ga4Planner(own, outbox, log, o.metrics, () => worker.wake());
-  const replan = (deals: StoredDeal[]) =>
-    planner.plan(deals).catch((err: unknown) => log.error({ err: String(err), deals: deals.length }, 'outbound plan failed; the next sweep plans these deals again'));
-  // A settled message may let its deal's next change go (one message of a deal is unsettled at a time).
-  const worker: OutboxWorker = new OutboxWorker(outbox, senders, log, o.metrics, (m) => void replan([keyOf(m.subject)]));
-  const sweep = () =>
-    planner.sweep().then(
-      (s) => log.debug(s, 'outbound sweep done'),
-      (err: unknown) => log.error({ err: String(err) }, 'outbound sweep failed; tried again at the next'),
-    );
-  void sweep();
-  const timer = setInterval(() => void sweep(), SWEEP_MS);
+  let worker: OutboxWorker | undefined;
+  const ctx = { config: o.config, ch: own, outbox, log, metrics: o.metrics, crm: o.crm, wake: () => worker?.wake() };
+  const parts = (o.parts ?? PARTS).map((start) => start(ctx)).filter((p): p is OutboundPart => p !== null);
+  if (!parts.length) {
+    void own.close();
+    return { senders: [], outbox: new Outbox(o.clickhouse, o.metrics), lastSweep: () => null, dealsChanged: () => undefined, close: async () => undefined };
+  }
+  const senders = parts.flatMap((p) => p.senders);
+  const partOf = new Map(parts.flatMap((p) => p.senders.map((s) => [s.name, p] as const)));
+  for (const s of senders) for (const outcome of OUTBOUND_OUTCOMES) o.metrics.outbound.inc({ sender: s.name, outcome }, 0);
+  const started = new OutboxWorker(outbox, senders, log, o.metrics, (m) => partOf.get(m.sender)?.settled?.(m));
+  worker = started;
+  let last: Sweep | null = null;
+  let sweeping: Promise<void> | null = null;
+  const sweep = async () => {
+    const at = Math.floor(Date.now() / 1000);
+    const looked: Record<string, number> = {};
+    for (const p of parts) {
+      if (!p.sweep) continue;
+      try {
+        looked[p.name] = await p.sweep();
+      } catch (err) {
+        log.error({ err: String(err), part: p.name }, 'outbound sweep failed; tried again at the next');
+      }
+    }
+    last = { at, looked };
+    log.debug(last, 'outbound sweep done');
+  };
+  // One sweep at a time: a slow one is not overtaken by the next.
+  const tick = () => {
+    if (!sweeping) sweeping = sweep().finally(() => (sweeping = null));
+  };
+  tick();
+  const timer = setInterval(tick, SWEEP_MS);
   timer.unref();
-  worker.wake();
-  log.info({ senders: senders.map((s) => s.name) }, 'outbound senders on');
+  started.wake();
+  log.info({ parts: parts.map((p) => p.name), senders: senders.map((s) => s.name) }, 'outbound on');
   return {
     senders,
     outbox,
-    lastSweep: () => planner.lastSweep,
+    lastSweep: () => last,
     dealsChanged(deals) {
-      if (deals.length) void replan(deals);
+      if (!deals.length) return;
+      for (const p of parts) {
+        p.dealsChanged?.(deals).catch((err: unknown) =>
+          log.error({ err: String(err), part: p.name, deals: deals.length }, 'outbound plan failed; the next sweep plans these deals again'),
+        );
+      }
     },
     async close() {
       clearInterval(timer);
-      // The worker first: every answer received is written; a plan it started is waited for next.
-      await worker.close();
-      await planner.close();
+      // The worker first: every answer received is written; the plans started are waited for next.
+      await started.close();
+      await sweeping;
+      for (const p of parts) await p.close?.();
       await own.close();
     },
   };

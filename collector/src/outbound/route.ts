@@ -46,7 +46,7 @@ export function outboundRouter(svc: Services): Router {
       res.set('Cache-Control', 'no-store').json({
         senders: svc.outbound.senders.map((s) => ({ name: s.name, maxAgeHours: Math.round(s.maxAgeSeconds / 3600) })),
         counts,
-        sweep: sweep && { at: iso(sweep.at), deals: sweep.deals },
+        sweep: sweep && { at: iso(sweep.at), looked: sweep.looked },
         pending,
         failed,
         tooOld,

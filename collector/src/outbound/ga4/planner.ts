@@ -16,6 +16,7 @@ import type { StoredDeal as DealKey } from '../../crm/deals/ingest.js';
 import { dealHistories, type DealRow } from '../../crm/deals/store.js';
 import type { Metrics } from '../../metrics/registry.js';
 import { messageId, type Message, type Outbox } from '../outbox.js';
+import { Serial } from '../part.js';
 import { tooOldReason } from '../sender.js';
 import { graphClientIds } from './client-id.js';
 import { nextMessage, type DealNow } from './ledger.js';
@@ -46,13 +47,13 @@ const dealNow = (row: DealRow): DealNow => ({
 
 const day = (s: number) => toDateTimeString(s * 1000);
 
-export type Sweep = { at: number; deals: number };
+export type Ga4Sweep = { at: number; deals: number };
 
 export class Ga4Planner {
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly serial = new Serial();
   /** The deal version last counted as unsendable (no GA client id), per deal: a sweep does not count it again. */
   private readonly unsent = new Map<string, number>();
-  lastSweep: Sweep | null = null;
+  lastSweep: Ga4Sweep | null = null;
 
   constructor(
     private readonly ch: ClickHouseClient,
@@ -67,12 +68,12 @@ export class Ga4Planner {
 
   /** Plans these deals, after every plan before. */
   plan(keys: DealKey[]): Promise<void> {
-    return this.serial(() => this.planNow(keys));
+    return this.serial.run(() => this.planNow(keys));
   }
 
   /** Plans every deal received within GA4's time limit (an hour more, for deliveries in flight). */
-  sweep(): Promise<Sweep> {
-    return this.serial(async () => {
+  sweep(): Promise<Ga4Sweep> {
+    return this.serial.run(async () => {
       const at = Math.floor(Date.now() / 1000);
       const keys = await queryRows<{ source: string; deal_id: string }>(
         this.ch,
@@ -84,14 +85,8 @@ export class Ga4Planner {
   }
 
   /** Waits for the plan in progress. */
-  async close(): Promise<void> {
-    await this.queue.catch(() => undefined);
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.catch(() => undefined).then(fn);
-    this.queue = run;
-    return run;
+  close(): Promise<void> {
+    return this.serial.idle();
   }
 
   private async planNow(keys: DealKey[]): Promise<void> {
