@@ -14,12 +14,12 @@ import { esc, htmlDocument } from '../collector/src/web/html.js';
 import { amoWebhook, readable, type AmoLead } from './amocrm.js';
 
 export type CrmStandIn = {
-  /** The collector as this server reaches it. */
-  collectorUrl: string;
   /** The collector as the visitor's browser reaches it (the link to the report). */
   publicCollectorUrl: string;
-  /** The amoCRM source's secret in the webhook URL. */
-  amoSecret: string;
+  /** The account the leads go to, whose webhooks reach the collector. */
+  account: DemoAmoAccount;
+  /** The vendors' stand-ins are on: the won page links to what Throughline sent out. */
+  sentOut: boolean;
 };
 
 /** The won amount the form offers (whole units, as amoCRM's price). */
@@ -67,16 +67,23 @@ export function sendForm(fields: Record<string, unknown>): string {
 </form>`;
 }
 
-export function crmStandIn(o: CrmStandIn): Router {
-  const r = Router();
-  const webhookUrl = `${o.collectorUrl.replace(/\/$/, '')}/crm/amocrm/${DEMO_AMO.source}/${encodeURIComponent(o.amoSecret)}`;
-  const reportUrl = `${o.publicCollectorUrl.replace(/\/$/, '')}/reports`;
-  const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 10 });
+/**
+ * The demo's amoCRM account: the leads it holds (in memory, for the demo's
+ * life) and the webhooks it sends the collector, as amoCRM does on every change.
+ */
+export class DemoAmoAccount {
+  /** The leads by id, as the account holds them now. */
+  readonly leads = new Map<string, AmoLead>();
+  private readonly webhookUrl: string;
+
+  constructor(collectorUrl: string, amoSecret: string) {
+    this.webhookUrl = `${collectorUrl.replace(/\/$/, '')}/crm/amocrm/${DEMO_AMO.source}/${encodeURIComponent(amoSecret)}`;
+  }
 
   /** Sends a webhook as amoCRM does; the collector's answer, or why there is none. */
-  const deliver = async (body: string): Promise<{ status: number; text: string }> => {
+  async deliver(body: string): Promise<{ status: number; text: string }> {
     try {
-      const res = await fetch(webhookUrl, {
+      const res = await fetch(this.webhookUrl, {
         method: 'POST',
         body,
         headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'amoCRM-WebHook-client/1.0' },
@@ -93,7 +100,15 @@ export function crmStandIn(o: CrmStandIn): Router {
     } catch (err) {
       return { status: 0, text: `the collector did not answer: ${(err as Error).message}` };
     }
-  };
+  }
+}
+
+export function crmStandIn(o: CrmStandIn): Router {
+  const r = Router();
+  const { account } = o;
+  const reportUrl = `${o.publicCollectorUrl.replace(/\/$/, '')}/reports`;
+  const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 10 });
+  const deliver = (body: string) => account.deliver(body);
   const exchange = (body: string, answer: { status: number; text: string }) => `
 <p>amoCRM sent Throughline this webhook (<code>POST /crm/amocrm/${esc(DEMO_AMO.source)}/&lt;secret&gt;</code>, decoded):</p>
 <pre id="webhook">${esc(readable(body))}</pre>
@@ -113,6 +128,7 @@ export function crmStandIn(o: CrmStandIn): Router {
       modified: now,
       fields,
     };
+    account.leads.set(lead.id, lead);
     const body = amoWebhook('add', lead);
     const answer = await deliver(body);
     page(
@@ -142,7 +158,9 @@ ${exchange(body, answer)}
       return page(res, 400, 'Not sent', '<h1>Not sent</h1><p>The deal, its fields or the amount (whole units, digits only) are missing. <a href="/">Back to the site</a></p>');
     }
     const now = Math.max(Math.floor(Date.now() / 1000), created);
-    const lead: AmoLead = { id: deal, name: leadName(fields), statusId: DEMO_AMO.won, oldStatusId: DEMO_AMO.firstStatus, price, created, modified: now, fields };
+    const was = account.leads.get(deal)?.statusId ?? DEMO_AMO.firstStatus;
+    const lead: AmoLead = { id: deal, name: leadName(fields), statusId: DEMO_AMO.won, oldStatusId: was, price, created, modified: now, fields };
+    account.leads.set(deal, lead);
     const body = amoWebhook('status', lead);
     const answer = await deliver(body);
     page(
@@ -153,7 +171,11 @@ ${exchange(body, answer)}
 ${exchange(body, answer)}
 <p>The report now counts this money for the channel that brought the visit, under every attribution model, within a minute.
 Sign in with the reports token <code>npm run demo</code> printed.</p>
-<p><a id="report" href="${esc(reportUrl)}">Open the report</a></p>`,
+<p><a id="report" href="${esc(reportUrl)}">Open the report</a></p>${
+        o.sentOut
+          ? `\n<p>Throughline also sends the win back: a GA4 purchase for the visitor's GA client id, within a minute. <a id="sent-out" href="/sent-out">What Throughline sent out</a></p>`
+          : ''
+      }`,
     );
   });
   return r;

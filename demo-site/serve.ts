@@ -11,8 +11,9 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { ROOT } from '../collector/src/paths.js';
 import { esc } from '../collector/src/web/html.js';
-import { crmStandIn, sendForm } from './crm.js';
+import { crmStandIn, DemoAmoAccount, sendForm } from './crm.js';
 import { forwardToCollector } from './first-party.js';
+import { GTAG_STAND_IN, vendorStandIns } from './vendors.js';
 
 const PUBLIC = join(ROOT, 'demo-site', 'public');
 
@@ -28,14 +29,21 @@ export type DemoSiteOptions = {
   pages?: Record<string, string>;
   /** First-party mode: the pages load the tracker from the site's own /_tl/, which forwards to the collector. */
   firstParty?: boolean;
-  /** The demo's CRM: the amoCRM source's webhook secret ("Send to the CRM" on the thank-you page). */
-  crm?: { amoSecret: string };
+  /**
+   * The demo's CRM: the amoCRM source's webhook secret ("Send to the CRM" on the
+   * thank-you page); with `amoToken`, also the vendors' stand-ins (demo-site/vendors.ts:
+   * GA4, the amoCRM API taking that token) and /sent-out.
+   */
+  crm?: { amoSecret: string; amoToken?: string };
+  /** The pages set the `_ga` cookie as Google Analytics' gtag.js does (vendors.ts GTAG_STAND_IN). */
+  gtag?: boolean;
 };
 
 export function startDemoSite(opts: DemoSiteOptions): Promise<Server> {
   const publicCollectorUrl = opts.publicCollectorUrl ?? opts.collectorUrl;
   const tracker = opts.firstParty ? '/_tl' : publicCollectorUrl.replace(/\/$/, '');
-  const fill = (html: string) => html.replaceAll('{{COLLECTOR_URL}}', tracker).replaceAll('{{SITE_ID}}', opts.siteId);
+  const gtag = (html: string) => (opts.gtag ? html.replace('</title>', `</title>\n  ${GTAG_STAND_IN}`) : html);
+  const fill = (html: string) => gtag(html.replaceAll('{{COLLECTOR_URL}}', tracker).replaceAll('{{SITE_ID}}', opts.siteId));
   const app = express();
   app.disable('x-powered-by');
   const forward = forwardToCollector(opts.collectorUrl);
@@ -63,7 +71,11 @@ export function startDemoSite(opts: DemoSiteOptions): Promise<Server> {
       next();
     }
   });
-  if (opts.crm) app.use(crmStandIn({ collectorUrl: opts.collectorUrl, publicCollectorUrl, amoSecret: opts.crm.amoSecret }));
+  if (opts.crm) {
+    const account = new DemoAmoAccount(opts.collectorUrl, opts.crm.amoSecret);
+    app.use(crmStandIn({ publicCollectorUrl, account, sentOut: Boolean(opts.crm.amoToken) }));
+    if (opts.crm.amoToken) app.use(vendorStandIns({ account, amoToken: opts.crm.amoToken }));
+  }
   app.use(express.static(PUBLIC));
   // A body the parsers refused (too large, too many fields, malformed) gets its status and reason, not Express's stack trace page.
   app.use((err: { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
@@ -80,6 +92,8 @@ export function startDemoSite(opts: DemoSiteOptions): Promise<Server> {
 //   DEMO_HOST, DEMO_PORT  where the site listens (127.0.0.1, 8081)
 //   DEMO_SITE_ID          the tracker's site id (demo); DEMO_FIRST_PARTY=1: first-party mode
 //   DEMO_AMO_SECRET       the demo amoCRM source's secret: the thank-you page sends leads to the CRM
+//   DEMO_AMO_TOKEN        the amoCRM API stand-in's access token: the vendors' stand-ins and /sent-out on
+//   DEMO_GTAG=1           the pages set the _ga cookie as gtag.js does
 if (import.meta.url === `file://${process.argv[1]}`) {
   const collectorUrl = process.env.COLLECTOR_URL ?? 'http://127.0.0.1:8080';
   const publicCollectorUrl = process.env.COLLECTOR_PUBLIC_URL || collectorUrl;
@@ -88,7 +102,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const siteId = process.env.DEMO_SITE_ID ?? 'demo';
   const firstParty = process.env.DEMO_FIRST_PARTY === '1';
   const amoSecret = process.env.DEMO_AMO_SECRET;
-  void startDemoSite({ collectorUrl, publicCollectorUrl, siteId, port, host, firstParty, crm: amoSecret ? { amoSecret } : undefined }).then(() => {
+  const amoToken = process.env.DEMO_AMO_TOKEN || undefined;
+  const gtag = process.env.DEMO_GTAG === '1';
+  void startDemoSite({ collectorUrl, publicCollectorUrl, siteId, port, host, firstParty, gtag, crm: amoSecret ? { amoSecret, amoToken } : undefined }).then(() => {
     process.stdout.write(`demo site on ${host}:${port} (collector ${publicCollectorUrl}${firstParty ? ' through /_tl/, first-party mode' : ''}, site ${siteId})\n`);
   });
 }

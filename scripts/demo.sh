@@ -7,15 +7,19 @@
 # and used instead.
 #
 # It sets up what a first look needs, kept in DEMO_DATA (data/demo):
-#   demo.env   the tokens (REPORTS_TOKEN, CRM_ADMIN_TOKEN, SQL_TOKEN) and the CRM
-#              sources' secrets (AMO_SECRET, IMPORT_SECRET), made on the first
+#   demo.env   the tokens (REPORTS_TOKEN, CRM_ADMIN_TOKEN, SQL_TOKEN), the CRM
+#              sources' secrets (AMO_SECRET, IMPORT_SECRET) and the amoCRM API
+#              stand-in's token (AMO_TOKEN), made on the first
 #              start and kept, so a restarted demo keeps them (and the browser's
 #              sign-in); a variable set in the environment wins. Also COLLECTOR,
 #              the collector's address on this machine. `. data/demo/demo.env`
 #              gives them to a shell.
 #   crm.json   the CRM configuration (CRM_CONFIG): the demo's funnel, an amoCRM
-#              source (the demo site's thank-you page plays its webhooks) and an
+#              source (the demo site's thank-you page plays its webhooks, and its
+#              stand-in of amoCRM's API takes the site-visit trigger's moves) and an
 #              import source (collector/src/sample/demo-crm.ts)
+# Unless GA4_MEASUREMENT_ID is set, GA4 purchases go to the demo site's stand-in of
+# GA4 (demo-site/vendors.ts); the site's /sent-out shows what arrived.
 # and loads the sample data (four months of visits, leads, deals and costs,
 # marked as the sample: site and CRM source "(sample)"), once.
 #
@@ -35,7 +39,7 @@ cd "$(dirname "$0")/.."
 
 DEMO_DATA="${DEMO_DATA:-data/demo}"
 ENV_FILE="$DEMO_DATA/demo.env"
-KEPT=(REPORTS_TOKEN CRM_ADMIN_TOKEN SQL_TOKEN AMO_SECRET IMPORT_SECRET DEMO_SAMPLE)
+KEPT=(REPORTS_TOKEN CRM_ADMIN_TOKEN SQL_TOKEN AMO_SECRET IMPORT_SECRET AMO_TOKEN DEMO_SAMPLE)
 
 # A value kept in demo.env ('' when none).
 kept() { [ -f "$ENV_FILE" ] && sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1 || true; }
@@ -86,6 +90,7 @@ case "$DEMO_HOST" in 0.0.0.0 | :: | '') LOCAL_HOST=127.0.0.1 ;; *) LOCAL_HOST="$
 COLLECTOR="http://$LOCAL_HOST:$COLLECTOR_PORT"
 PUBLIC_COLLECTOR="http://$DEMO_PUBLIC_HOST:$COLLECTOR_PORT"
 SITE="http://$DEMO_PUBLIC_HOST:$DEMO_PORT"
+LOCAL_SITE="http://$LOCAL_HOST:$DEMO_PORT"
 {
   echo "# npm run demo: its tokens and secrets, kept from one start to the next (a variable set in"
   echo "# the environment wins, and is kept), and this start's collector. In a shell: . $ENV_FILE"
@@ -95,7 +100,8 @@ SITE="http://$DEMO_PUBLIC_HOST:$DEMO_PORT"
 mv "$ENV_FILE.new" "$ENV_FILE"
 # The CRM configuration, rewritten only when it changes: the collector uses the newer of
 # this file and a configuration saved on the setup page, so an unchanged file keeps its age.
-AMO_SECRET="$AMO_SECRET" IMPORT_SECRET="$IMPORT_SECRET" node dist/collector/src/sample/demo-crm.js > "$DEMO_DATA/crm.json.new"
+AMO_SECRET="$AMO_SECRET" IMPORT_SECRET="$IMPORT_SECRET" AMO_TOKEN="$AMO_TOKEN" DEMO_SITE="$LOCAL_SITE" \
+  node dist/collector/src/sample/demo-crm.js > "$DEMO_DATA/crm.json.new"
 if cmp -s "$DEMO_DATA/crm.json.new" "$DEMO_DATA/crm.json"; then rm "$DEMO_DATA/crm.json.new"; else mv "$DEMO_DATA/crm.json.new" "$DEMO_DATA/crm.json"; fi
 umask 022
 
@@ -108,6 +114,10 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait || true; }
 trap cleanup EXIT INT TERM
 
+# GA4: the demo site's stand-in, unless a real stream is configured.
+if [ -z "${GA4_MEASUREMENT_ID:-}" ]; then
+  export GA4_MEASUREMENT_ID=G-DEMOSTANDIN GA4_API_SECRET=demo-stand-in GA4_URL="$LOCAL_SITE/stand-in/ga4"
+fi
 # The demo site forwards /_tl/ from this machine: its X-Forwarded-* headers are believed.
 TRUSTED_PROXIES="${TRUSTED_PROXIES:-loopback}" THROUGHLINE_HOST="$DEMO_HOST" THROUGHLINE_PORT="$COLLECTOR_PORT" \
   CRM_CONFIG="$DEMO_DATA/crm.json" CRM_ADMIN_TOKEN="$CRM_ADMIN_TOKEN" REPORTS_TOKEN="$REPORTS_TOKEN" SQL_TOKEN="$SQL_TOKEN" \
@@ -118,7 +128,7 @@ for _ in $(seq 150); do curl -sf "$COLLECTOR/healthz" >/dev/null && up=1 && brea
 [ -n "$up" ] || { echo "[demo] the collector did not come up on $COLLECTOR" >&2; exit 1; }
 
 COLLECTOR_URL="$COLLECTOR" COLLECTOR_PUBLIC_URL="$PUBLIC_COLLECTOR" DEMO_HOST="$DEMO_HOST" DEMO_PORT="$DEMO_PORT" DEMO_AMO_SECRET="$AMO_SECRET" \
-  node dist/demo-site/serve.js &
+  DEMO_AMO_TOKEN="$AMO_TOKEN" DEMO_GTAG=1 node dist/demo-site/serve.js &
 pids+=($!)
 
 if [ "$DEMO_SAMPLE" = on ]; then
@@ -132,6 +142,7 @@ else
 fi
 
 for _ in $(seq 50); do curl -sf -o /dev/null "http://$LOCAL_HOST:$DEMO_PORT/" && break; sleep 0.1; done
+if [ "${GA4_URL:-}" = "$LOCAL_SITE/stand-in/ga4" ]; then GA4_NOTE=" (the demo's stand-in)"; else GA4_NOTE=" ($GA4_MEASUREMENT_ID)"; fi
 LANDING="$SITE/?utm_source=vk&utm_medium=cpc&utm_campaign=spring"
 REMOTE=
 if [ "$DEMO_HOST" != 127.0.0.1 ] && [ "$DEMO_PUBLIC_HOST" = 127.0.0.1 ]; then
@@ -153,6 +164,13 @@ cat <<MSG
        report:      $PUBLIC_COLLECTOR/reports   (sign in with REPORTS_TOKEN below)
      Your own visit brings the won amount to its channel (paid_social) within a minute.
   3. CRM setup:     $PUBLIC_COLLECTOR/crm/setup   (CRM_ADMIN_TOKEN below)
+  4. Sent back:     $SITE/sent-out
+     The won deal goes to GA4 as a purchase for the visitor's GA client id$GA4_NOTE. Leave the
+     form again and send that lead to the CRM; then come back to the prices page as from a
+     newsletter (a new visit; a page opened within 10 minutes of the last visit is not one):
+       $SITE/prices.html?utm_source=newsletter&utm_medium=email
+     The site-visit trigger moves the open deal to "3 Proposal" through amoCRM's API (the
+     demo's stand-in), whose webhook brings the move back.
 
     $SAMPLE_NOTE
 

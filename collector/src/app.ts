@@ -8,6 +8,7 @@ import { healthHandler } from './health/route.js';
 import { finalErrorHandler } from './http/errors.js';
 import { inboundEmailRouter } from './inbound-email/route.js';
 import { outboundRouter } from './outbound/route.js';
+import { metrikaRouter } from './outbound/metrika/route.js';
 import { TRACKER_FILES } from './paths.js';
 import { reportsRouter } from './reports/route.js';
 import { sampleRouter } from './sample/route.js';
@@ -39,6 +40,8 @@ export function createApp(svc: Services): Express {
   app.use(reportsRouter(svc));
   // The outbox (GA4 and later senders) for the admin: pending, failed and too-old messages with their reasons.
   app.use(outboundRouter(svc));
+  // Metrika's offline conversions of a period, downloaded as its CSV or queued as one upload (admin token).
+  app.use(metrikaRouter(svc));
   app.use(crmSetupRouter(svc));
   app.get('/vid', visitorIdHandler(svc));
   app.get('/fp/vid', visitorIdHandler(svc, true));

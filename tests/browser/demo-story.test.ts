@@ -81,7 +81,16 @@ describe('npm run demo tells the whole story', () => {
     }
     const secret = (name: string) => new RegExp(`^${name}=(\\w+)$`, 'm').exec(kept)![1]!;
     expect(JSON.parse(readFileSync(join(demoData, 'crm.json'), 'utf8'))).toEqual(
-      JSON.parse(JSON.stringify(demoCrmConfig({ amoSecret: secret('AMO_SECRET'), importSecret: secret('IMPORT_SECRET') }))),
+      JSON.parse(
+        JSON.stringify(
+          demoCrmConfig({
+            amoSecret: secret('AMO_SECRET'),
+            importSecret: secret('IMPORT_SECRET'),
+            // The amoCRM source reaches the demo site's API stand-in from this machine.
+            amoApi: { baseUrl: `http://127.0.0.1:${demoPort}/stand-in/amocrm`, token: secret('AMO_TOKEN'), site: `http://127.0.0.1:${demoPort}` },
+          }),
+        ),
+      ),
     );
   });
 

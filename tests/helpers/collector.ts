@@ -10,15 +10,27 @@ import { CLICKHOUSE_URL, EMBEDDED_ENGINE, REDIS_URL, TEST_SQL_TOKEN } from './en
 
 export const COLLECTOR_MAIN = join(ROOT, 'dist', 'collector', 'src', 'main.js');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports the tests give servers they start: below Linux's ephemeral range
+ * (32768–60999), so no client socket of any process (two vitest processes run
+ * side by side, each making thousands of connections) can take one between the
+ * check here and the server's own listen, as a port the kernel handed out could be.
+ */
+const PORTS = { from: 20_000, to: 32_767 };
+
+/** A port free now, from PORTS, chosen at random (two processes asking at once do not get the same one). */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = PORTS.from + Math.floor(Math.random() * (PORTS.to - PORTS.from + 1));
+    if (await canListen(port)) return port;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
 

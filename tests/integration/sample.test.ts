@@ -2,8 +2,12 @@
 // endpoint beside a visitor's own visit, deal and cost, the report over it says
 // what the generator made (won deals, revenue per channel and campaign under
 // last non-direct click, visits, stages passed and refused); a second load adds
-// nothing; removal takes exactly the sample and leaves the visitor's own rows.
+// nothing; removal takes exactly the sample and leaves the visitor's own rows;
+// and no sample deal is ever sent outside (a stage action's webhook fires for the
+// visitor's own won deal only, by the hook and by the sweep of a restart).
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +34,10 @@ const add = (m: Record<string, number>, key: string, n: number) => void (m[key] 
 describe('the demo sample', () => {
   let db: TestDatabase;
   let collector: RunningCollector;
+  let collectorEnv: Record<string, string>;
+  /** A stage action's receiver: the deal ids of the webhooks it got. */
+  let receiver: Server;
+  const webhooks: string[] = [];
   let sample: Sample;
   const prefix = `tl_sample_${process.pid}:`;
   const admin = (method: string, token: string | null = ADMIN) =>
@@ -60,15 +68,29 @@ describe('the demo sample', () => {
     db = await freshDatabase();
     const dir = mkdtempSync(join(tmpdir(), 'tl-sample-'));
     const crmConfig = join(dir, 'crm.json');
-    writeFileSync(crmConfig, JSON.stringify(demoCrmConfig({ amoSecret: AMO_SECRET, importSecret: 'sampleTestImportSecret' })));
-    collector = await startCollector({
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const { deal } = JSON.parse(body) as { deal: { source: string; id: string } };
+        webhooks.push(`${deal.source}:${deal.id}`);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/won`;
+    // A webhook on entering "Paid": the sample's won deals enter it too, and must not reach it.
+    const stageActions = [{ stage: 'Paid', webhook: { url: hook, secret: 'sample-test-webhook-secret-0123456789abcdef' } }];
+    writeFileSync(crmConfig, JSON.stringify({ ...demoCrmConfig({ amoSecret: AMO_SECRET, importSecret: 'sampleTestImportSecret' }), stageActions }));
+    collectorEnv = {
       CLICKHOUSE_DATABASE: db.name,
       BATCH_MAX_MS: '100',
       REDIS_PREFIX: prefix,
       CRM_CONFIG: crmConfig,
       CRM_ADMIN_TOKEN: ADMIN,
       REPORTS_TOKEN: REPORTS,
-    });
+    };
+    collector = await startCollector(collectorEnv);
     // The visitor's own visit, deal (added, then won) and cost.
     const hit = JSON.stringify({ s: 'demo', k: 'visit', e: `own-${process.pid}-visit`, t: Date.now() - 60_000, u: OWN.url, r: '', v: OWN.visitor });
     expect((await fetch(`${collector.url}/hit`, { method: 'POST', body: hit, headers: { 'Content-Type': 'text/plain' } })).status).toBe(204);
@@ -92,6 +114,7 @@ describe('the demo sample', () => {
   });
 
   afterAll(async () => {
+    receiver?.close();
     await collector?.stop();
     await db?.drop();
     await dropRedisPrefix(prefix);
@@ -145,6 +168,22 @@ describe('the demo sample', () => {
     expect(await again.json()).toEqual({ loaded: false, counts: expected });
     expect(await census()).toEqual(before);
     expect(await (await admin('GET')).json()).toEqual({ present: true, counts: expected });
+  });
+
+  it('is never sent outside: a stage action fires for the visitor\'s own won deal only, after the load and after a restart\'s sweep', async () => {
+    const own = `${DEMO_AMO.source}:5550001`;
+    await eventually(async () => webhooks.length, 15_000, (n) => n >= 1);
+    // The sweep of a start reads every deal received lately, the sample's among them.
+    await collector.stop();
+    collector = await startCollector(collectorEnv);
+    const outbox = async () =>
+      (await (await fetch(`${collector.url}/admin/outbox`, { headers: { Authorization: `Bearer ${ADMIN}` } })).json()) as { sweep: { looked: Record<string, number> } | null };
+    const swept = await eventually(outbox, 15_000, (o) => o.sweep !== null);
+    expect(swept.sweep!.looked.actions).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(webhooks).toEqual([own]);
+    const sampleMessages = await count(`outbound_messages WHERE subject LIKE '(sample)%'`);
+    expect(sampleMessages).toBe(0);
   });
 
   it('gives the report the figures of the generator under last non-direct click, beside the visitor\'s own', async () => {

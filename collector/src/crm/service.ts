@@ -1,6 +1,12 @@
 // The CRM side of a running collector: the configuration in force, the API
 // clients of the sources that have credentials, the deal ingest, and the timer
 // that renews Zoho notification channels. Created once at start-up.
+//
+// Several collectors may share one database: each looks every refreshSeconds
+// for a configuration newer than its own (one another collector stored, or the
+// CRM_CONFIG file changed on disk) and puts it in force, so a change made on one
+// is in force on all within that time.
+import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { ClickHouseClient } from '../clickhouse/client.js';
 import { AmoApi } from './amocrm/api.js';
@@ -15,6 +21,8 @@ export type CrmOptions = {
   adminToken: string | undefined;
   inboundEmailSecret: string | undefined;
   identity: { key: string; defaultCountry: string };
+  /** Seconds between looks for a newer configuration (CRM_CONFIG_REFRESH_SECONDS); none without. */
+  refreshSeconds?: number;
   /** Called after a delivery's deals and links are stored, with the deals written (the collector refreshes attribution, plans outbound messages). */
   afterStore?: (deals: StoredDeal[]) => void;
 };
@@ -24,6 +32,13 @@ export class Crm {
   private amoClients = new Map<string, AmoApi>();
   private zohoClients = new Map<string, ZohoApi>();
   private renewTimer: NodeJS.Timeout | null = null;
+  /** When the configuration in force was saved (ms): its stored savedAt, or its file's mtime. */
+  private inForceAt = 0;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  /** A file that could not be loaded, by its mtime: logged once, not at every look. */
+  private fileRefused = 0;
+  /** Replacing and refreshing, one at a time: an older configuration never overtakes a newer one. */
+  private changing: Promise<unknown> = Promise.resolve();
   readonly tokens: TokenStore;
   readonly ingest: DealIngest;
 
@@ -47,9 +62,55 @@ export class Crm {
     for (const p of passedOver) {
       this.log.error({ savedAt: new Date(p.savedAt).toISOString(), reason: p.reason }, 'stored CRM configuration passed over: it cannot be applied');
     }
-    const chosen = stored && (!file || stored.savedAt > file.mtime) ? stored.config : file?.config;
-    if (chosen) await this.use(chosen);
+    const chosen = stored && (!file || stored.savedAt > file.mtime) ? stored : file && { config: file.config, savedAt: file.mtime };
+    if (chosen) await this.use(chosen.config);
     else await writeFunnelStages(this.ch, this.loaded);
+    this.inForceAt = chosen?.savedAt ?? 0;
+    const every = this.options.refreshSeconds;
+    if (every) {
+      this.refreshTimer = setInterval(() => {
+        this.refresh().catch((err: unknown) => this.log.warn({ err: String(err) }, 'CRM configuration not refreshed; tried again later'));
+      }, every * 1000);
+      this.refreshTimer.unref();
+    }
+  }
+
+  /** Runs a change of the configuration in force after the ones before it. */
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.changing.catch(() => undefined).then(fn);
+    this.changing = run;
+    return run;
+  }
+
+  /**
+   * Puts in force the newer of the stored configuration and the CRM_CONFIG file
+   * (as a start chooses) when it is newer than the one in force; true when it
+   * did. A file that cannot be loaded (an edit half-saved) leaves the one in
+   * force, and is logged once.
+   */
+  refresh(): Promise<boolean> {
+    return this.serially(async () => {
+      const path = this.options.configPath;
+      const mtime = path ? await stat(path).then((s) => s.mtimeMs, () => 0) : 0;
+      let file: { config: LoadedConfig; savedAt: number } | null = null;
+      if (path && mtime > this.inForceAt) {
+        file = await readConfigFile(path).then(
+          (f) => ({ config: f.config, savedAt: f.mtime }),
+          (err: unknown) => {
+            if (this.fileRefused !== mtime) this.log.error({ reason: (err as Error).message }, 'changed CRM_CONFIG file not applied; the configuration in force stays');
+            this.fileRefused = mtime;
+            return null;
+          },
+        );
+      }
+      const { stored } = await readStoredConfig(this.ch);
+      const newest = [stored, file].reduce((a, b) => (b && (!a || b.savedAt > a.savedAt) ? b : a), null);
+      if (!newest || newest.savedAt <= this.inForceAt) return false;
+      await this.use(newest.config);
+      this.inForceAt = newest.savedAt;
+      this.log.info({ savedAt: new Date(newest.savedAt).toISOString(), from: newest === file ? 'file' : 'stored' }, 'newer CRM configuration put in force');
+      return true;
+    });
   }
 
   /**
@@ -57,12 +118,16 @@ export class Crm {
    * stored, then stored durably, then in force. "In full" includes what a start
    * will do with the stored copy: read back from its JSON and loaded again.
    */
-  async replace(value: unknown): Promise<LoadedConfig> {
-    const next = loadCrmConfig(value);
-    loadCrmConfig(JSON.parse(JSON.stringify(next.raw)));
-    await saveConfig(this.ch, next);
-    await this.use(next);
-    return next;
+  replace(value: unknown): Promise<LoadedConfig> {
+    return this.serially(async () => {
+      const next = loadCrmConfig(value);
+      loadCrmConfig(JSON.parse(JSON.stringify(next.raw)));
+      const at = Date.now();
+      await saveConfig(this.ch, next, at);
+      await this.use(next);
+      this.inForceAt = at;
+      return next;
+    });
   }
 
   private async use(next: LoadedConfig): Promise<void> {
@@ -117,5 +182,7 @@ export class Crm {
   close(): void {
     if (this.renewTimer) clearInterval(this.renewTimer);
     this.renewTimer = null;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.refreshTimer = null;
   }
 }

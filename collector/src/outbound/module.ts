@@ -13,14 +13,17 @@ import type { Config } from '../config.js';
 import type { StoredDeal } from '../crm/deals/ingest.js';
 import type { Crm } from '../crm/service.js';
 import { OUTBOUND_OUTCOMES, type Metrics } from '../metrics/registry.js';
+import { actionsPart } from './actions/part.js';
 import { ga4Part } from './ga4/part.js';
+import { metrikaCdpPart, metrikaPart } from './metrika/part.js';
 import { Outbox } from './outbox.js';
-import type { OutboundPart, PartStarter } from './part.js';
+import { triggerPart } from './trigger/part.js';
+import { isSampleDeal, type OutboundPart, type PartStarter } from './part.js';
 import type { Sender } from './sender.js';
 import { OutboxWorker } from './worker.js';
 
 /** Every part, in the order their sweeps run. */
-const PARTS: PartStarter[] = [ga4Part];
+const PARTS: PartStarter[] = [ga4Part, metrikaPart, metrikaCdpPart, actionsPart, triggerPart];
 
 /** How often every part plans again from what is stored (what a missed hook left). */
 const SWEEP_MS = 60_000;
@@ -34,6 +37,8 @@ export type Outbound = {
   readonly outbox: Outbox;
   /** The last sweep finished (null before the first, or with no part on). */
   lastSweep(): Sweep | null;
+  /** The worker looks at the outbox now: a message was made due by hand (the outbox page's Try again). */
+  wake(): void;
   /**
    * Deals a CRM delivery stored: their messages are planned in the background.
    * Never throws and never delays the CRM's answer; a plan that fails is logged,
@@ -52,8 +57,6 @@ export type OutboundOptions = {
   log: Logger;
   metrics: Metrics;
   crm: Crm;
-  /** The parts to start (tests); PARTS by default. */
-  parts?: PartStarter[];
 };
 
 export function startOutbound(o: OutboundOptions): Outbound {
@@ -62,10 +65,11 @@ export function startOutbound(o: OutboundOptions): Outbound {
   const log = o.log.child({ part: 'outbound' });
   let worker: OutboxWorker | undefined;
   const ctx = { config: o.config, ch: own, outbox, log, metrics: o.metrics, crm: o.crm, wake: () => worker?.wake() };
-  const parts = (o.parts ?? PARTS).map((start) => start(ctx)).filter((p): p is OutboundPart => p !== null);
+  // OUTBOUND=off: this collector leaves planning and sending to another one.
+  const parts = o.config.outbound ? PARTS.map((start) => start(ctx)).filter((p): p is OutboundPart => p !== null) : [];
   if (!parts.length) {
     void own.close();
-    return { senders: [], outbox: new Outbox(o.clickhouse, o.metrics), lastSweep: () => null, dealsChanged: () => undefined, close: async () => undefined };
+    return { senders: [], outbox: new Outbox(o.clickhouse, o.metrics), lastSweep: () => null, wake: () => undefined, dealsChanged: () => undefined, close: async () => undefined };
   }
   const senders = parts.flatMap((p) => p.senders);
   const partOf = new Map(parts.flatMap((p) => p.senders.map((s) => [s.name, p] as const)));
@@ -101,7 +105,9 @@ export function startOutbound(o: OutboundOptions): Outbound {
     senders,
     outbox,
     lastSweep: () => last,
-    dealsChanged(deals) {
+    wake: () => started.wake(),
+    dealsChanged(stored) {
+      const deals = stored.filter((d) => !isSampleDeal(d));
       if (!deals.length) return;
       for (const p of parts) {
         p.dealsChanged?.(deals).catch((err: unknown) =>

@@ -8,6 +8,7 @@ import type { ClickHouseClient } from '../clickhouse/client.js';
 import { queryRows } from '../clickhouse/client.js';
 import { num, str, toDateTimeString } from '../clickhouse/sql.js';
 import type { Metrics, OutboundOutcome } from '../metrics/registry.js';
+import { tooOldReason } from './sender.js';
 
 export const STATES = ['pending', 'sent', 'failed', 'too_old'] as const;
 export type State = (typeof STATES)[number];
@@ -36,6 +37,28 @@ export type Message = {
 
 /** The deterministic id of a subject's step: a plan made twice names the same message. */
 export const messageId = (sender: string, subject: string, step: number) => `${sender}:${subject}#${step}`;
+
+/** What a planner decides of a new message; the rest is the same for every new one (newMessage). */
+export type Draft = Pick<Message, 'sender' | 'subject' | 'step' | 'basis' | 'event' | 'reference' | 'recipient' | 'valueMinor' | 'currency' | 'body' | 'eventAt'>;
+
+/**
+ * A new message planned at `now` (unix seconds), named by messageId: pending and
+ * due now; or, given the sender's time limit, too_old with its reason when its
+ * event is already past it (written so that it is counted and shown, never sent).
+ */
+export function newMessage(d: Draft, now: number, limit?: { maxAgeSeconds: number; vendor: string }): Message {
+  const tooOld = limit !== undefined && d.eventAt < now - limit.maxAgeSeconds;
+  return {
+    ...d,
+    id: messageId(d.sender, d.subject, d.step),
+    createdAt: now,
+    state: tooOld ? 'too_old' : 'pending',
+    attempts: 0,
+    nextAt: now,
+    answer: tooOld ? tooOldReason(d.eventAt, limit.maxAgeSeconds, limit.vendor) : '',
+    revision: 0,
+  };
+}
 
 /** Subjects per query: keeps the SQL well under max_query_size. */
 const SUBJECTS_PER_QUERY = 1000;
@@ -102,12 +125,34 @@ function nextRevision(): number {
   return lastRevision;
 }
 
+/**
+ * When a message's current state was written (unix seconds): a later state's
+ * revision is the microsecond it was written at (nextRevision), the first
+ * row's 0 is its creation.
+ */
+export const writtenAt = (m: Pick<Message, 'revision' | 'createdAt'>): number => (m.revision > 0 ? Math.floor(m.revision / 1_000_000) : m.createdAt);
+
+/** What a failed message tried again by hand keeps of the answer that failed it. */
+export const TRIED_AGAIN = 'tried again by hand after: ';
+
+/** Why a message was not tried again (Outbox.tryAgain). */
+export type NotTried =
+  /** No such message. */
+  | { why: 'unknown' }
+  /** Only a failed message is tried again: a sent one would reach the vendor twice, a pending one is being tried, a too_old one cannot be sent. */
+  | { why: 'not_failed'; state: State }
+  /** A later message of its subject was planned after it failed, from a ledger without it: that one already carries its change. */
+  | { why: 'superseded'; step: number };
+
 /** What a state written counts as: a pending message written again is a retry. */
 const outcomeOf = (state: State, first: boolean): OutboundOutcome => (state === 'pending' ? (first ? 'queued' : 'retried') : state);
 
 export type Summary = { sender: string; pending: number; nextAt: number };
 
 export class Outbox {
+  /** The retry by hand in progress: one at a time, so two clicks at once write a message once (the second finds it pending). */
+  private retrying: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly ch: ClickHouseClient,
     private readonly metrics: Metrics,
@@ -126,6 +171,27 @@ export class Outbox {
     await this.ch.insert({ table: 'outbound_messages', values: [rowOf(settled)], format: 'JSONEachRow' });
     this.metrics.outbound.inc({ sender: m.sender, outcome: outcomeOf(settled.state, false) });
     return settled;
+  }
+
+  /**
+   * A failed message tried again by hand (the outbox page's Try again): written
+   * again as pending and due now, its attempts kept, its answer kept after
+   * TRIED_AGAIN; the worker then sends it as any other. It counts as `retried`.
+   * Only a failed message that is the last of its subject (NotTried).
+   */
+  tryAgain(sender: string, subject: string, step: number, now = Math.floor(Date.now() / 1000)): Promise<{ ok: true; message: Message } | ({ ok: false } & NotTried)> {
+    const run = this.retrying.catch(() => undefined).then(async () => {
+      const of = (await this.ofSubjects(sender, [subject])).get(subject) ?? [];
+      const m = of.find((x) => x.step === step);
+      if (!m) return { ok: false as const, why: 'unknown' as const };
+      if (m.state !== 'failed') return { ok: false as const, why: 'not_failed' as const, state: m.state };
+      const later = of.find((x) => x.step > step);
+      if (later) return { ok: false as const, why: 'superseded' as const, step: later.step };
+      const message = await this.settle(m, { state: 'pending', attempts: m.attempts, nextAt: now, answer: `${TRIED_AGAIN}${m.answer}` });
+      return { ok: true as const, message };
+    });
+    this.retrying = run;
+    return run;
   }
 
   /** The current messages of these subjects of a sender, by subject, in step order. */

@@ -16,6 +16,16 @@ import type { Crm } from '../crm/service.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Message, Outbox } from './outbox.js';
 import type { Sender } from './sender.js';
+import { SAMPLE } from '../sample/marks.js';
+import { str } from '../clickhouse/sql.js';
+
+/**
+ * The sample's deals (sample/marks.ts) are never news for anyone outside: no
+ * part plans a message for them, whether a hook or a sweep finds them. A sweep
+ * that reads `deals` puts this in its WHERE; module.ts drops them from hooks.
+ */
+export const NOT_SAMPLE_DEAL = `source != ${str(SAMPLE.source)}`;
+export const isSampleDeal = (d: StoredDeal) => d.source === SAMPLE.source;
 
 export type PartContext = {
   config: Config;

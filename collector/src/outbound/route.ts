@@ -8,10 +8,8 @@ import { Router } from 'express';
 import { admit, adminGate } from '../http/auth.js';
 import { requestLog } from '../http/redact.js';
 import type { Services } from '../services.js';
-import type { Message, State } from './outbox.js';
-
-/** Messages listed per state, newest first. */
-const LISTED = 100;
+import type { Message } from './outbox.js';
+import { outboxView } from './page/view.js';
 
 const iso = (s: number) => new Date(s * 1000).toISOString();
 
@@ -39,17 +37,15 @@ export function outboundRouter(svc: Services): Router {
   const r = Router();
   r.get('/admin/outbox', admit(adminGate(svc.config.crm.adminToken)), async (req, res) => {
     try {
-      const { outbox } = svc.outbound;
-      const listed = (state: State) => outbox.inState(state, LISTED).then((list) => list.map(item));
-      const [counts, pending, failed, tooOld] = await Promise.all([outbox.counts(), listed('pending'), listed('failed'), listed('too_old')]);
-      const sweep = svc.outbound.lastSweep();
+      // The same view the outbox page shows (page/view.ts), as JSON.
+      const view = await outboxView(svc.outbound);
       res.set('Cache-Control', 'no-store').json({
-        senders: svc.outbound.senders.map((s) => ({ name: s.name, maxAgeHours: Math.round(s.maxAgeSeconds / 3600) })),
-        counts,
-        sweep: sweep && { at: iso(sweep.at), looked: sweep.looked },
-        pending,
-        failed,
-        tooOld,
+        senders: view.senders.map((s) => ({ name: s.name, maxAgeHours: Math.round(s.maxAgeSeconds / 3600) })),
+        counts: view.counts,
+        sweep: view.sweep && { at: iso(view.sweep.at), looked: view.sweep.looked },
+        pending: view.pending.map(item),
+        failed: view.failed.map(item),
+        tooOld: view.tooOld.map(item),
       });
     } catch (err) {
       svc.log.error(requestLog(req, err), 'outbox not readable');

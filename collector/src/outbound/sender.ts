@@ -55,9 +55,9 @@ export async function postJson(url: string, body: string, timeoutMs: number): Pr
   return verdictOf(res.status, text);
 }
 
-/** Why a request got no answer, in words that carry no URL. */
-function unanswered(err: unknown, timeoutMs: number): string {
+/** Why a request got no answer, in words that carry no URL (every sender's: the outbox shows them alike). */
+export function unanswered(err: unknown, timeoutMs?: number): string {
   const e = err as { name?: string; cause?: { code?: string; name?: string } };
-  if (e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError') return `no answer in ${timeoutMs / 1000} s`;
+  if (e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError') return timeoutMs ? `no answer in ${timeoutMs / 1000} s` : 'no answer in time';
   return `network error: ${e?.cause?.code ?? e?.name ?? 'unknown'}`;
 }

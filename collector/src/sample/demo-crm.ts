@@ -29,6 +29,8 @@ export const DEMO_AMO = {
   pipeline: '7012345',
   /** The status a lead from the site's form starts in. */
   firstStatus: '61000001',
+  /** Where a visit to the prices page moves an open deal (the site-visit trigger). */
+  proposal: '61000003',
   won: '142',
   statuses: {
     '61000001': '1 Request',
@@ -55,7 +57,16 @@ export const DEMO_IMPORT = {
   } as Record<string, string>,
 };
 
-export type DemoSecrets = { amoSecret: string; importSecret: string };
+/**
+ * The sources' secrets; with `amoApi`, the amoCRM source reaches the demo site's
+ * stand-in of amoCRM's API (demo-site/vendors.ts) with that token, and a visit to
+ * the prices page moves an open deal of the visitor to "3 Proposal" (a site-visit
+ * trigger, README "Sending outcomes back").
+ */
+export type DemoSecrets = { amoSecret: string; importSecret: string; amoApi?: { baseUrl: string; token: string; site: string } };
+
+/** The page whose visit moves an open deal forward. */
+export const DEMO_TRIGGER_PAGE = '/prices.html';
 
 /** The configuration as CRM_CONFIG holds it (README, "Connecting a CRM"). */
 export function demoCrmConfig(s: DemoSecrets) {
@@ -67,13 +78,19 @@ export function demoCrmConfig(s: DemoSecrets) {
         secret: s.amoSecret,
         account: DEMO_AMO.account,
         pipelines: { [DEMO_AMO.pipeline]: DEMO_AMO.statuses },
+        ...(s.amoApi && {
+          // A long-lived token: the stand-in has no OAuth exchange to offer.
+          api: { baseUrl: s.amoApi.baseUrl, clientId: 'throughline-demo', clientSecret: 'demo', redirectUri: `${s.amoApi.site}/`, accessToken: s.amoApi.token },
+          visitTriggers: [{ page: DEMO_TRIGGER_PAGE, pipeline: DEMO_AMO.pipeline, status: DEMO_AMO.proposal }],
+        }),
       },
       [DEMO_IMPORT.source]: { kind: 'import', secret: s.importSecret, pipelines: { '*': DEMO_IMPORT.statuses } },
     },
   };
 }
 
-// Run directly (scripts/demo.sh): the configuration on stdout.
+// Run directly (scripts/demo.sh): the configuration on stdout. With AMO_TOKEN and
+// DEMO_SITE (the demo site as the collector reaches it), the amoCRM API stand-in and the trigger.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const amoSecret = process.env.AMO_SECRET ?? '';
   const importSecret = process.env.IMPORT_SECRET ?? '';
@@ -81,5 +98,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.stderr.write('demo-crm: set AMO_SECRET and IMPORT_SECRET\n');
     process.exit(64);
   }
-  process.stdout.write(`${JSON.stringify(demoCrmConfig({ amoSecret, importSecret }), null, 2)}\n`);
+  const token = process.env.AMO_TOKEN;
+  const site = process.env.DEMO_SITE;
+  const amoApi = token && site ? { baseUrl: `${site}/stand-in/amocrm`, token, site } : undefined;
+  process.stdout.write(`${JSON.stringify(demoCrmConfig({ amoSecret, importSecret, amoApi }), null, 2)}\n`);
 }

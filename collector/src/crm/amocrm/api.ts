@@ -1,6 +1,7 @@
 // amoCRM API v4 client: reads a lead back (for deletes and restores, whose
 // webhooks carry only the id), lists the pipelines and their statuses (for the
-// setup page) and keeps the OAuth 2.0 tokens fresh.
+// setup page), moves leads (the site-visit trigger) and keeps the OAuth 2.0
+// tokens fresh.
 import type { AmoSource } from '../config/schema.js';
 import { ApiError, OAuthClient, requestJson } from '../oauth/client.js';
 import type { Tokens, TokenStore } from '../oauth/tokens.js';
@@ -76,6 +77,17 @@ export class AmoApi extends OAuthClient {
     };
     await this.tokens.save(this.sourceId, tokens);
     return tokens;
+  }
+
+  /**
+   * Moves leads (the site-visit trigger, outbound/trigger): `PATCH /api/v4/leads`
+   * with `body`, the JSON array `[{"id", "status_id", "pipeline_id"}]` exactly as
+   * the outbox keeps it. amoCRM's answer is given back as it came (status and
+   * text): the outbox judges it, this does not.
+   */
+  async moveLeads(body: string): Promise<{ status: number; text: string }> {
+    const res = await this.authorized(() => `${this.cfg.baseUrl}/api/v4/leads`, { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body });
+    return { status: res.status, text: typeof res.body === 'string' ? res.body : res.body === null ? '' : JSON.stringify(res.body) };
   }
 
   /** The lead, or null when amoCRM no longer has it (204 / 404). */

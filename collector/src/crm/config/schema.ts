@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { CRM_ID_FIELDS } from '../../../../contract/fields.js';
 import { ConfigError } from '../../config.js';
 import { compileFormula, type CompiledFormula } from '../fields/calculated.js';
+import { stageActionProblems, stageActionsSchema } from './actions.js';
+import { visitTriggerProblems, visitTriggersSchema } from './triggers.js';
 import { illFormedPaths, NO_CONTROL } from '../text.js';
 
 export const MARKERS = ['won', 'lost', 'returned', 'paused'] as const;
@@ -75,6 +77,8 @@ const amocrm = z
       })
       .strict()
       .optional(),
+    /** The site-visit trigger's rules (triggers.ts): a visit to a page moves an open deal forward. */
+    visitTriggers: visitTriggersSchema,
   })
   .strict();
 
@@ -114,6 +118,8 @@ export const crmConfigSchema = z
       .max(100)
       .default([]),
     sources: z.record(z.string().regex(/^[a-z0-9_-]{1,40}$/, 'lower-case letters, digits, _ and -'), source).default({}),
+    /** What entering a stage sends (actions.ts): a GA4 event, a signed webhook. */
+    stageActions: stageActionsSchema,
   })
   .strict();
 
@@ -187,7 +193,9 @@ export function loadCrmConfig(value: unknown): LoadedConfig {
     }
     if (src.kind === 'zoho' && src.watch && !src.api) problems.push(`sources.${id}.watch: needs api credentials to subscribe`);
     if (src.kind === 'zoho' && src.watch && !src.notificationToken) problems.push(`sources.${id}.watch: needs notificationToken`);
+    if (src.kind === 'amocrm') problems.push(...visitTriggerProblems(id, src, { stages, byName, byMarker }));
   }
+  problems.push(...stageActionProblems(raw.stageActions, byName));
   if (problems.length) throw new CrmConfigError(problems.join('\n'));
   return { raw, funnel: { stages, byName, byMarker }, formulas };
 }

@@ -144,6 +144,15 @@ export function configOfForm(current: CrmConfig, form: SetupForm): { value: CrmC
   // A marker the schema does not know is passed on: the schema names it.
   value.funnel = placed.map(({ s }) => (s.marker ? { stage: s.name.trim(), marker: s.marker as never } : { stage: s.name.trim() }));
   const stageName = new Map(form.stages.map((s) => [s.key, s.name.trim()]));
+  // Stage actions are kept as they are; a stage renamed takes its actions along, as it takes its statuses (the
+  // row's key is its place when the page was made). Those of a stage removed are left for the check to name.
+  const renamed = new Map(
+    live.flatMap((s) => {
+      const was = current.funnel[Number(s.key)]?.stage;
+      return was !== undefined && was !== s.name.trim() ? [[was, s.name.trim()] as const] : [];
+    }),
+  );
+  value.stageActions = value.stageActions.map((a) => (renamed.has(a.stage) ? { ...a, stage: renamed.get(a.stage)! } : a));
 
   const onForm = new Set<string>();
   for (const [id, rows] of Object.entries(form.sources)) {

@@ -7,6 +7,7 @@
 import type { SourceConfig } from '../config/schema.js';
 import { MARKERS } from '../config/schema.js';
 import type { Delivery } from '../status/store.js';
+import { OUTBOX_PATH } from '../../outbound/page/path.js';
 import { esc, htmlDocument } from '../../web/html.js';
 import { LANGS, type Lang } from '../../web/lang.js';
 import { blankStage, FIELD, type SetupForm, type SourceRows, type StageRow } from './form.js';
@@ -26,7 +27,7 @@ label.url{display:block;margin:6px 0}input.url{display:block;width:min(64em,100%
 tr.unseen-stage td{background:#fff4e5}tr:target td{outline:2px solid #e76f51}
 .problems{border:1px solid #b00020;padding:4px 12px;background:#fdecee}.saved{border:1px solid #2a9d8f;padding:8px 12px;background:#e8f6f4}
 .note,small{color:#555}textarea{font:inherit;width:26em;height:4.2em;padding:5px 8px;border:1px solid #c5ccd8;border-radius:6px}label.block{display:block;margin:8px 0}
-#lang{margin-bottom:8px}#deliveries-table td:first-child{white-space:nowrap}#funnel-table input[type=number]{width:4em}details ul{margin:4px 0;padding-left:18px}button#save{font-size:16px;padding:6px 20px}`;
+#lang,#pages{margin-bottom:8px}#deliveries-table td:first-child{white-space:nowrap}#funnel-table input[type=number]{width:4em}details ul{margin:4px 0;padding-left:18px}button#save{font-size:16px;padding:6px 20px}`;
 
 type Kind = SourceConfig['kind'];
 
@@ -89,7 +90,8 @@ export function setupPage(m: SetupPageModel): string {
     m.lang,
     `<div class="setup">
 <form method="post" action="${SETUP_PATH}/sign-out" id="signed-in"><button type="submit" id="sign-out">${esc(t.signOut)}</button></form>
-${languages(t)}<h1>${esc(t.heading)}</h1>
+${languages(t)}<nav id="pages"><strong>${esc(t.heading)}</strong> · <a href="${OUTBOX_PATH}" id="to-outbox">${esc(t.outbox)}</a></nav>
+<h1>${esc(t.heading)}</h1>
 <p class="note">${esc(t.intro)}</p>
 ${m.saved ? `<p class="saved" id="saved" role="status">${esc(t.saved)}</p>` : ''}
 ${m.problems.length ? `<div class="problems" id="problems" role="alert"><p>${esc(t.refused)}</p><ul>${m.problems.map((x) => `<li>${esc(x)}</li>`).join('')}</ul></div>` : ''}

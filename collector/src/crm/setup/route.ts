@@ -4,6 +4,7 @@
 //   POST /crm/setup/sign-out
 //   POST /crm/setup            a save: the form made into a configuration (form.ts) and put in force
 //                              exactly as PUT /crm/config puts one (config/apply.ts)
+//   /crm/setup/outbox          the outbox page and its Try again (outbound/page/route.ts)
 // The session cookie or an `Authorization: Bearer` header opens every face. A
 // save signed in by the cookie must carry the session's form token
 // (form-token.ts). Every answer is Cache-Control: no-store.
@@ -14,6 +15,7 @@ import { sessionCookies } from '../../http/session.js';
 import type { Services } from '../../services.js';
 import { pageHeaders } from '../../web/headers.js';
 import { pageLang, type Lang } from '../../web/lang.js';
+import { outboxPageRouter } from '../../outbound/page/route.js';
 import { applyConfig } from '../config/apply.js';
 import { CrmStatus } from '../status/store.js';
 import { configOfForm, FIELD, formOfConfig, readForm, type SetupForm } from './form.js';
@@ -98,6 +100,17 @@ export function crmSetupRouter(svc: Services): Router {
     sessions.end(req, res);
     res.redirect(303, SETUP_PATH);
   });
+
+  // The outbox page (outbound/page/): the same sign-in, and its Try again the same form token.
+  r.use(
+    outboxPageRouter({
+      outbound: svc.outbound,
+      log: svc.log,
+      signedIn,
+      formToken: (req) => formToken(req, token!),
+      fromThisPage: (req, given) => byHeader(req) || formTokenMatches(req, token!, given),
+    }),
+  );
 
   r.post(SETUP_PATH, gatedBody(signedIn, FORM_LIMIT), async (req: Request, res: Response) => {
     const pairs = new URLSearchParams(bodyText(req));

@@ -16,6 +16,8 @@ export type SetupText = {
   language: string;
   signIn: { heading: string; label: string; button: string; wrong: string };
   signOut: string;
+  /** The link to the outbox page (outbound/page/). */
+  outbox: string;
   disabled: { heading: string; body: string };
   /** The form came without this session's form token: not from this page, or from a page of an earlier session. */
   foreignForm: string;
@@ -81,6 +83,7 @@ const en: SetupText = {
   language: 'Language',
   signIn: { heading: 'CRM setup', label: 'CRM admin token', button: 'Sign in', wrong: 'That is not the CRM admin token.' },
   signOut: 'Sign out',
+  outbox: 'Outbox: what is sent back to GA4 and the others',
   disabled: {
     heading: 'The CRM setup page is off',
     body: "It opens with the CRM admin token. Set CRM_ADMIN_TOKEN in the collector's environment (at least 16 random characters), restart the collector, then open this page again and sign in with that token.",
@@ -158,6 +161,7 @@ const ru: SetupText = {
   language: 'Язык',
   signIn: { heading: 'Настройка CRM', label: 'Токен администратора CRM', button: 'Войти', wrong: 'Это не токен администратора CRM.' },
   signOut: 'Выйти',
+  outbox: 'Исходящие: что отправляется в GA4 и другие системы',
   disabled: {
     heading: 'Страница настройки CRM выключена',
     body: 'Она открывается токеном администратора CRM. Задайте CRM_ADMIN_TOKEN в окружении коллектора (не меньше 16 случайных символов), перезапустите коллектор, откройте эту страницу снова и войдите с этим токеном.',

@@ -15,10 +15,9 @@ import { dateTime, toDateTimeString } from '../../clickhouse/sql.js';
 import type { StoredDeal as DealKey } from '../../crm/deals/ingest.js';
 import { dealHistories, type DealRow } from '../../crm/deals/store.js';
 import type { Metrics } from '../../metrics/registry.js';
-import { messageId, type Message, type Outbox } from '../outbox.js';
-import { Serial } from '../part.js';
-import { tooOldReason } from '../sender.js';
-import { graphClientIds } from './client-id.js';
+import { newMessage, type Message, type Outbox } from '../outbox.js';
+import { NOT_SAMPLE_DEAL, Serial } from '../part.js';
+import { graphClientIds } from '../client-id.js';
 import { nextMessage, type DealNow } from './ledger.js';
 import { changeTime, winTime } from './times.js';
 import { GA4, GA4_MAX_AGE_SECONDS, GA4_VENDOR, measurementBody } from './sender.js';
@@ -77,7 +76,7 @@ export class Ga4Planner {
       const at = Math.floor(Date.now() / 1000);
       const keys = await queryRows<{ source: string; deal_id: string }>(
         this.ch,
-        `SELECT DISTINCT source, deal_id FROM deals WHERE received_at >= ${dateTime(day(at - GA4_MAX_AGE_SECONDS - 3600))}`,
+        `SELECT DISTINCT source, deal_id FROM deals WHERE received_at >= ${dateTime(day(at - GA4_MAX_AGE_SECONDS - 3600))} AND ${NOT_SAMPLE_DEAL}`,
       );
       await this.planNow(keys.map((k) => ({ source: k.source, dealId: k.deal_id })));
       return (this.lastSweep = { at, deals: keys.length });
@@ -118,7 +117,7 @@ export class Ga4Planner {
     }
     // A purchase that opens goes to the deal's own GA id, else to one the identity graph ties it to.
     const asking = plans.filter((p) => p.next.recipient === null && !p.row.ga_cid).map((p) => ({ subject: p.deal.subject, visitorId: p.row.visitor_id }));
-    const graph = asking.length ? await graphClientIds(this.ch, asking) : new Map<string, string>();
+    const graph = asking.length ? await graphClientIds(this.ch, asking, 'ga_cid') : new Map<string, string>();
     const messages: Message[] = [];
     for (const { row, deal, next, at } of plans) {
       const recipient = next.recipient ?? (row.ga_cid || graph.get(deal.subject) || '');
@@ -128,10 +127,8 @@ export class Ga4Planner {
       }
       this.unsent.delete(deal.subject);
       const eventAt = Math.min(now, at);
-      const tooOld = eventAt < now - GA4_MAX_AGE_SECONDS;
-      messages.push({
+      messages.push(newMessage({
         sender: GA4,
-        id: messageId(GA4, deal.subject, next.step),
         subject: deal.subject,
         step: next.step,
         basis: deal.version,
@@ -142,13 +139,7 @@ export class Ga4Planner {
         currency: next.currency,
         body: measurementBody({ clientId: recipient, eventAt, event: next.event, transactionId: next.reference, valueMinor: next.valueMinor, currency: next.currency }),
         eventAt,
-        createdAt: now,
-        state: tooOld ? 'too_old' : 'pending',
-        attempts: 0,
-        nextAt: now,
-        answer: tooOld ? tooOldReason(eventAt, GA4_MAX_AGE_SECONDS, GA4_VENDOR) : '',
-        revision: 0,
-      });
+      }, now, { maxAgeSeconds: GA4_MAX_AGE_SECONDS, vendor: GA4_VENDOR }));
     }
     await this.outbox.write(messages);
     for (const m of messages) if (m.state === 'too_old') this.log.warn({ id: m.id, eventAt: day(m.eventAt) }, 'deal change too old for GA4; not sent');
