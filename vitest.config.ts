@@ -17,6 +17,10 @@ import { defineConfig } from 'vitest/config';
 const NOT_EMBEDDED = [
   // They stop, crash and restart a ClickHouse server of their own.
   'tests/integration/faults.test.ts',
+  // A cluster of ClickHouse servers and ZooKeeper of its own (cluster mode needs servers).
+  'tests/integration/cluster.test.ts',
+  // Two collectors on one database at once: an embedded data directory belongs to one process.
+  'tests/integration/several-collectors.test.ts',
   // The script that starts and stops the ClickHouse server.
   'tests/integration/attack/services-script.test.ts',
   // It moves an embedded directory to the server: both engines by name.

@@ -29,6 +29,11 @@ const schema = z.object({
   CLICKHOUSE_PASSWORD: z.string().default(''),
   /** Database; created and migrated at start. */
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ only').default('throughline'),
+  /**
+   * A cluster of the servers' remote_servers: the schema in its cluster form (replicated tables
+   * sharded behind Distributed ones, DDL ON CLUSTER: clickhouse/cluster.ts). Empty: one server.
+   */
+  CLICKHOUSE_CLUSTER: z.union([z.literal(''), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ only')]).default(''),
   /** The Redis every collector of the installation shares: limits, visitor ids, the daily salt, spilled batches. */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
   /** Prefix of every Redis key, so several installations (or test runs) can share one Redis. */
@@ -186,12 +191,16 @@ const schema = z.object({
   VID_RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(60),
 });
 
+/** The variables as declared above, for the generated reference (env-reference.ts, docs/environment.md). */
+export const envSchema = schema;
+
 export type Config = {
   host: string;
   port: number;
   publicUrl: string | undefined;
   /** `url`: a server's, or 'embedded' (then `data` is its directory). */
-  clickhouse: { url: string; user: string; password: string; database: string; data: string };
+  /** `cluster`: CLICKHOUSE_CLUSTER, '' (or absent) for one server. */
+  clickhouse: { url: string; user: string; password: string; database: string; data: string; cluster?: string };
   redis: { url: string; prefix: string };
   batch: { maxRows: number; maxMs: number };
   /** `key` is '' until start-up reads the installation's generated key (identity/key.ts) when IDENTITY_KEY is unset. */
@@ -278,6 +287,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((e.GA4_MEASUREMENT_ID === undefined) !== (e.GA4_API_SECRET === undefined)) {
     throw new ConfigError('invalid configuration:\n  GA4_MEASUREMENT_ID, GA4_API_SECRET: set both to send outcomes to GA4, or neither');
   }
+  if (e.CLICKHOUSE_CLUSTER && e.CLICKHOUSE_URL === 'embedded') {
+    throw new ConfigError('invalid configuration:\n  CLICKHOUSE_CLUSTER: cluster mode needs ClickHouse servers (CLICKHOUSE_URL=http://…), not the embedded engine');
+  }
   if ((e.METRIKA_COUNTER_ID === undefined) !== (e.METRIKA_TOKEN === undefined)) {
     throw new ConfigError('invalid configuration:\n  METRIKA_COUNTER_ID, METRIKA_TOKEN: set both to upload to Yandex Metrika, or neither');
   }
@@ -293,6 +305,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       password: e.CLICKHOUSE_PASSWORD,
       database: e.CLICKHOUSE_DATABASE,
       data: resolve(e.CLICKHOUSE_DATA),
+      // Absent on one server (the default), so a single-server configuration reads as it always has.
+      ...(e.CLICKHOUSE_CLUSTER ? { cluster: e.CLICKHOUSE_CLUSTER } : {}),
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     batch: { maxRows: e.BATCH_MAX_ROWS, maxMs: e.BATCH_MAX_MS },

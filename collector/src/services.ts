@@ -34,7 +34,7 @@ export type Services = {
 export async function startServices(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<Services> {
   const admin = connect(config.clickhouse, null);
   try {
-    const applied = await migrate(admin, config.clickhouse.database);
+    const applied = await migrate(admin, config.clickhouse.database, undefined, { cluster: config.clickhouse.cluster ?? '' });
     if (applied.length) log.info({ applied }, 'migrations applied');
     await installViews(admin, config.clickhouse.database, config.reports.windowDays, config.money);
     config.identity.key = await identityKey(admin, config, log);
@@ -61,6 +61,7 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
   const hits = ingest.buffer;
   const resolver = new Resolver(clickhouse, config.clickhouse.database, {
     maxAgeSeconds: config.reports.maxAgeSeconds,
+    cluster: config.clickhouse.cluster ?? '',
     onError: (err) => log.error({ err: String(err) }, 'identity resolution failed; reports use the previous one'),
   });
   // Deals and links a CRM delivery stored change who is who: resolve again now, so the next report is current;

@@ -11,6 +11,7 @@
 import { randomInt } from 'node:crypto';
 import { queryRows as rows, type ClickHouseClient, type ClickHouseSettings } from '../clickhouse/client.js';
 import { ident, num, toDateTimeString } from '../clickhouse/sql.js';
+import { CLUSTER_HOUSEKEEPING, localName } from '../clickhouse/cluster.js';
 import { resolveConversions, type DealIds, type HitIdRow, type LeadRow, type LinkRow } from './identity.js';
 
 /** The longest look-back a report may ask for: touches older than this are not kept. */
@@ -34,9 +35,14 @@ function currentDeals(d: string, columns: string): string {
  * named by a deal or a link, or carried by two visitors or more. Grouped by a hash
  * of the id (a third faster than by the string): a collision can only keep an
  * id that joins nothing, and the merge ignores such an id.
+ * On a cluster (`global`) hit_ids, deals and links are Distributed tables: each
+ * shard would run the subquery over the whole cluster again, which ClickHouse
+ * refuses (distributed_product_mode = deny); GLOBAL IN runs it once, on the
+ * server asked, and sends its result to every shard. A GA id's visitors may sit
+ * on several shards, so the "two visitors or more" part must see all of hit_ids.
  */
-function joiningIds(d: string, kind: 'ga' | 'ym', col: string): string {
-  return `cityHash64(${col}) IN (
+function joiningIds(d: string, kind: 'ga' | 'ym', col: string, global: boolean): string {
+  return `cityHash64(${col}) ${global ? 'GLOBAL IN' : 'IN'} (
     SELECT cityHash64(${col}) FROM ${d}.deals WHERE ${col} != ''
     UNION ALL SELECT cityHash64(id_a) FROM ${d}.identity_links WHERE kind_a = '${kind}'
     UNION ALL SELECT cityHash64(id_b) FROM ${d}.identity_links WHERE kind_b = '${kind}'
@@ -46,8 +52,10 @@ function joiningIds(d: string, kind: 'ga' | 'ym', col: string): string {
     ) WHERE lo != hi)`;
 }
 
-export function inputQueries(db: string) {
+/** `cluster`: CLICKHOUSE_CLUSTER ('' for one server). */
+export function inputQueries(db: string, cluster = '') {
   const d = ident(db);
+  const global = cluster !== '';
   return {
     deals: currentDeals(
       d,
@@ -55,7 +63,7 @@ export function inputQueries(db: string) {
     ),
     links: `SELECT kind_a, id_a, kind_b, id_b FROM ${d}.identity_links`,
     hitIds: `SELECT visitor_id, ga_cid, ym_uid FROM ${d}.hit_ids
-      WHERE (ga_cid != '' AND ${joiningIds(d, 'ga', 'ga_cid')}) OR (ym_uid != '' AND ${joiningIds(d, 'ym', 'ym_uid')})
+      WHERE (ga_cid != '' AND ${joiningIds(d, 'ga', 'ga_cid', global)}) OR (ym_uid != '' AND ${joiningIds(d, 'ym', 'ym_uid', global)})
       GROUP BY visitor_id, ga_cid, ym_uid`,
     leads: `SELECT visitor_id, toUnixTimestamp(min(ts)) AS ts FROM ${d}.hits WHERE kind = 'lead' AND visitor_id != '' GROUP BY visitor_id`,
   };
@@ -148,9 +156,15 @@ export type Steps = { read: number; merge: number; write: number; join: number }
  * inputs, so newer data is never hidden). `settings` go with every statement (the
  * query priority of a background refresh).
  */
-export async function resolveNow(client: ClickHouseClient, db: string, fingerprint: string, settings: ClickHouseSettings = {}): Promise<Run & { steps: Steps }> {
+export async function resolveNow(
+  client: ClickHouseClient,
+  db: string,
+  fingerprint: string,
+  settings: ClickHouseSettings = {},
+  cluster = '',
+): Promise<Run & { steps: Steps }> {
   const t0 = performance.now();
-  const q = inputQueries(db);
+  const q = inputQueries(db, cluster);
   const [deals, links, hitIds, leads] = await Promise.all([
     rows<DealIds>(client, q.deals, settings),
     rows<LinkRow>(client, q.links, settings),
@@ -181,13 +195,14 @@ export async function resolveNow(client: ClickHouseClient, db: string, fingerpri
     values: [{ run, fingerprint, conversions: conversions.length, finished_at: finishedAt }],
     format: 'JSONEachRow',
   });
-  await dropOldRuns(client, db, run);
+  await dropOldRuns(client, db, run, cluster);
   const steps = { read: t1 - t0, merge: t2 - t1, write: t3 - t2, join: t4 - t3 };
   return { run, fingerprint, conversions: conversions.length, finishedAt, ageSeconds: 0, steps };
 }
 
 /** Drops every run older than the newest KEEP_RUNS before `run`, from each table (runs cut off half-way included). */
-async function dropOldRuns(client: ClickHouseClient, db: string, run: number): Promise<void> {
+async function dropOldRuns(client: ClickHouseClient, db: string, run: number, cluster = ''): Promise<void> {
+  if (cluster) return dropOldClusterRuns(client, db, run, cluster);
   const d = ident(db);
   const old = await rows<{ partition: string }>(
     client,
@@ -198,5 +213,29 @@ async function dropOldRuns(client: ClickHouseClient, db: string, run: number): P
   for (const { partition } of old.slice(KEEP_RUNS)) {
     const p = BigInt(partition).toString();
     for (const table of TABLES) await client.command({ query: `ALTER TABLE ${d}.${table} DROP PARTITION ${p}` });
+  }
+}
+
+/**
+ * dropOldRuns on a cluster. A Distributed table has no partitions and this server's
+ * system.parts holds only its own shard's, so the runs are read from the tables
+ * themselves (`run` is the partition key), and each drop goes to the replicated
+ * tables ON CLUSTER, queued and not waited for (CLUSTER_HOUSEKEEPING): a server
+ * that is down drops it when it is back. A run not yet dropped costs disk only:
+ * readers take the run they name or the newest. The next resolution finds a run
+ * whose drop is still under way again and queues it again, which is harmless.
+ */
+async function dropOldClusterRuns(client: ClickHouseClient, db: string, run: number, cluster: string): Promise<void> {
+  const d = ident(db);
+  const c = ident(cluster);
+  const old = await rows<{ run: string }>(
+    client,
+    `SELECT DISTINCT run FROM (${TABLES.map((t) => `SELECT DISTINCT run FROM ${d}.${t} WHERE run < ${num(run)}`).join(' UNION ALL ')}) ORDER BY run DESC`,
+  );
+  for (const { run: r } of old.slice(KEEP_RUNS)) {
+    const p = BigInt(r).toString();
+    for (const table of TABLES) {
+      await client.command({ query: `ALTER TABLE ${d}.${localName(table)} ON CLUSTER ${c} DROP PARTITION ${p}`, clickhouse_settings: CLUSTER_HOUSEKEEPING });
+    }
   }
 }

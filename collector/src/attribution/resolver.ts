@@ -46,6 +46,8 @@ export type ResolverOptions = {
   maxAgeSeconds?: number;
   /** Where a background refresh reports its failure (the report still answers from the previous run). */
   onError?: (err: unknown) => void;
+  /** CLICKHOUSE_CLUSTER: the resolution's SQL in its cluster form (resolve.ts). */
+  cluster?: string;
 };
 
 type Job = { startedAt: number; done: Promise<Run & { steps?: Steps }> };
@@ -155,7 +157,7 @@ export class Resolver {
   private async resolve(known: string | undefined, priority: keyof Priorities): Promise<Run & { steps?: Steps }> {
     const [fingerprint, last] = await Promise.all([known ?? readFingerprint(this.client, this.db), known ? null : newestRun(this.client, this.db)]);
     if (last && last.fingerprint === fingerprint) return last;
-    return resolveNow(this.client, this.db, fingerprint, (await this.knownPriorities())[priority]);
+    return resolveNow(this.client, this.db, fingerprint, (await this.knownPriorities())[priority], this.options.cluster ?? '');
   }
 
   /** Priorities only if the server knows the setting (an unknown setting fails the query); asked once. */

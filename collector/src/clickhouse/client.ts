@@ -6,6 +6,7 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import type { Config } from '../config.js';
 import { EMBEDDED, embeddedConnection } from './embedded.js';
+import { CLUSTER_SETTINGS, rememberCluster } from './cluster.js';
 
 export { EMBEDDED };
 
@@ -32,7 +33,7 @@ export function connect(
   requestTimeoutMs = 30_000,
 ): ClickHouseClient {
   const common = {
-    clickhouse_settings: settings,
+    clickhouse_settings: cfg.cluster ? { ...CLUSTER_SETTINGS, ...settings } : settings,
     // Every failure reaches the caller as an error, and the collector logs it (pino,
     // one JSON line); the client's own logger would print it again as many lines
     // of plain text on stderr, once per refused insert while bad rows are isolated.
@@ -42,7 +43,7 @@ export function connect(
     if (!cfg.data) throw new Error('the embedded ClickHouse needs its data directory (CLICKHOUSE_DATA)');
     return createClient({ ...common, connection: embeddedConnection(cfg.data, database) });
   }
-  return createClient({
+  const client = createClient({
     ...common,
     url: cfg.url,
     username: cfg.user,
@@ -52,6 +53,9 @@ export function connect(
     // The server's keep_alive_timeout is 3 s on 18.16; stay under it.
     keep_alive: { enabled: true, idle_socket_ttl: 2500 },
   });
+  // Statements that differ on a cluster (cluster.ts: deleteWhere) read the cluster from the client.
+  if (cfg.cluster) rememberCluster(client, cfg.cluster, database);
+  return client;
 }
 
 /**

@@ -7,6 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { ClickHouseClient } from '../../clickhouse/client.js';
 import { num, toDateTimeString } from '../../clickhouse/sql.js';
+import { deleteWhere } from '../../clickhouse/cluster.js';
 import { CrmConfigError, loadCrmConfig, type LoadedConfig } from './schema.js';
 
 const ROW_ID = 'crm';
@@ -77,5 +78,5 @@ export async function saveConfig(ch: ClickHouseClient, config: LoadedConfig, at 
 export async function writeFunnelStages(ch: ClickHouseClient, config: LoadedConfig, version = Date.now()): Promise<void> {
   const rows = config.funnel.stages.map((s) => ({ stage: s.name, stage_index: s.index, marker: s.marker ?? '', version }));
   if (rows.length) await ch.insert({ table: 'funnel_stages', values: rows, format: 'JSONEachRow' });
-  await ch.command({ query: `ALTER TABLE funnel_stages DELETE WHERE version < ${num(version)}` });
+  await deleteWhere(ch, 'funnel_stages', `version < ${num(version)}`);
 }
