@@ -1,10 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Four kinds of tests. `npm test` (scripts/test.sh) runs the embedded project in a vitest process of
-// its own beside the other three; within each process the unit files run side by side, and the
-// files of the others one at a time (fileParallelism: false; each starts collectors and browsers of
-// its own). A plain `vitest run` runs the embedded project as a group of its own
-// (sequence.groupOrder), then integration and browser.
+// Four kinds of tests. `npm test` (scripts/test.sh) runs them in two vitest processes side by side:
+// unit and integration in one, browser then embedded in the other (sequence.groupOrder); the unit
+// files run side by side, the files of the others one at a time (fileParallelism: false; each
+// starts collectors and browsers of its own). A plain `vitest run` runs all four in one process.
 //   unit         pure logic (node, or jsdom for the tracker: see the file's first line)
 //   integration  the built collector against the real ClickHouse server (Debian's 18.16) and Redis
 //   embedded     the same integration tests on the embedded engine (ClickHouse 26.x in each
