@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { installViews } from '../collector/src/attribution/views.js';
 import { Resolver } from '../collector/src/attribution/resolver.js';
 import type { Steps } from '../collector/src/attribution/resolve.js';
@@ -29,10 +30,13 @@ import { EMBEDDED, connect, portableSettings, serverVersion, type ClickHouseClie
 import { migrate } from '../collector/src/clickhouse/migrate.js';
 import { buildReport } from '../collector/src/reports/build.js';
 
-const DB = 'tl_bench';
+// BENCH_DB: bench/cost-curve.ts loads its sizes into a database of its own.
+export const DB = process.env.BENCH_DB || 'tl_bench';
 const VISITS = Number(process.env.BENCH_VISITS ?? 10_000_000);
 const VISITORS = Number(process.env.BENCH_VISITORS ?? 1_000_000);
 const DEALS = Number(process.env.BENCH_DEALS ?? 100_000);
+// Visitor–phone links (form submissions); bench/cost-curve.ts scales them with the deals.
+const PHONE_LINKS = Number(process.env.BENCH_PHONE_LINKS ?? 50_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DAYS = 180;
 const START = Date.UTC(2026, 0, 1) / 1000;
@@ -41,13 +45,13 @@ const embedded = url === EMBEDDED;
 // An embedded run without CLICKHOUSE_DATA gets a directory of its own, so it never opens a collector's.
 const ownData = embedded && !process.env.CLICKHOUSE_DATA;
 const data = embedded ? (process.env.CLICKHOUSE_DATA || mkdtempSync(join(tmpdir(), 'tl-bench-attribution-'))) : undefined;
-const cfg = { url, user: 'default', password: '', database: DB, data };
+export const cfg = { url, user: 'default', password: '', database: DB, data };
 const engine = embedded ? `embedded (chdb), data in ${data}` : `server at ${url}`;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+export const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
-async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
+export async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t0 = performance.now();
   const r = await fn();
   return [performance.now() - t0, r];
@@ -100,7 +104,7 @@ async function main(): Promise<void> {
   else if (ownData) console.log(`kept ${data}: CLICKHOUSE_URL=embedded CLICKHOUSE_DATA=${data} BENCH_REUSE=1 BENCH_KEEP=1 times it again`);
 }
 
-async function load10M(ch: ClickHouseClient): Promise<void> {
+export async function load10M(ch: ClickHouseClient): Promise<void> {
 
   const mixIdx = `1 + intHash32(number * 3) % ${bag.length}`;
   // In slices of a million rows: each INSERT stays well inside the client's 30 s request timeout
@@ -152,7 +156,7 @@ async function load10M(ch: ClickHouseClient): Promise<void> {
     await ch.command({
       query: `INSERT INTO ${DB}.identity_links
         SELECT 'visitor', concat('V', toString(intHash32(number) % ${VISITORS})), 'phone', concat('p', toString(number)), 'form', toDateTime(${START}, 'UTC')
-        FROM numbers(50000)`,
+        FROM numbers(${PHONE_LINKS})`,
     });
     await ch.command({ query: `INSERT INTO ${DB}.funnel_stages VALUES ('lead', 0, '', 1), ('qualified', 1, '', 1), ('proposal', 2, '', 1), ('won', 3, '', 1)` });
     // Every channel's every campaign once a day: each row its own key (day, source, medium,
@@ -175,7 +179,7 @@ async function load10M(ch: ClickHouseClient): Promise<void> {
  * for 3 s): right after a bulk load, background merges take a core for a minute
  * or more and every figure would measure them too.
  */
-async function mergesDone(ch: ClickHouseClient): Promise<void> {
+export async function mergesDone(ch: ClickHouseClient): Promise<void> {
   const [t] = await timed(async () => {
     for (let quiet = 0, i = 0; quiet < 3 && i < 600; i++) {
       const rs = await ch.query({ query: `SELECT count() AS n FROM system.merges WHERE database = '${DB}'`, format: 'JSONEachRow' });
@@ -280,8 +284,11 @@ async function timeReports(ch: ClickHouseClient): Promise<void> {
   console.log(`last_non_direct report after a new deal, from the previous resolution while a refresh starts (median of ${RUNS}): ${secs(median(stale))}; load ${load()}`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  if (ownData && !process.env.BENCH_KEEP) rmSync(data!, { recursive: true, force: true });
-  process.exit(1);
-});
+// Run only as a script: bench/cost-curve.ts imports the loader and the timing helpers.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    if (ownData && !process.env.BENCH_KEEP) rmSync(data!, { recursive: true, force: true });
+    process.exit(1);
+  });
+}
