@@ -13,18 +13,9 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './collector.js';
+import { CH_CONFIG_DIR, clickhouseUser, waitFor } from './private-services.js';
 
-const CH_CONFIG_DIR = process.env.CLICKHOUSE_CONFIG_DIR || '/etc/clickhouse-server';
 const ZK_JAR = '/usr/share/java/zookeeper.jar';
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} did not come up in ${timeoutMs} ms`);
-}
 
 /** ZooKeeper's four-letter `ruok`; `imok` once it serves (the command is allowed by 4lw.commands.whitelist below). */
 function zkOk(port: number): Promise<boolean> {
@@ -72,14 +63,6 @@ async function stopProc(p: Proc, signal: NodeJS.Signals): Promise<void> {
   c.kill(signal);
   await exited;
   p.proc = null;
-}
-
-/** The clickhouse system user the Debian package creates. */
-function clickhouseUser(): { uid: number; gid: number } {
-  const uid = Number(spawnSync('id', ['-u', 'clickhouse'], { encoding: 'utf8' }).stdout.trim());
-  const gid = Number(spawnSync('id', ['-g', 'clickhouse'], { encoding: 'utf8' }).stdout.trim());
-  if (!uid || !gid) throw new Error('no clickhouse user (install clickhouse-server)');
-  return { uid, gid };
 }
 
 /** Starts ZooKeeper, then (ZooKeeper must be up first: a server that names it exits otherwise) the four servers side by side. */
@@ -134,7 +117,7 @@ export async function privateCluster(opts: { name?: string; shards?: number; rep
     { stdio: 'ignore', cwd: zkDir },
   );
   const zkProc = zk.proc;
-  await waitFor(async () => zkProc.exitCode === null && (await zkOk(zkPort)), `private ZooKeeper on ${zkPort}`, 30_000);
+  await waitFor(async () => zkProc.exitCode === null && (await zkOk(zkPort)), `private ZooKeeper on ${zkPort}`, 30_000, 100);
 
   // Ports first: every server's remote_servers names all of them.
   const layout: { shard: number; replica: number; http: number; tcp: number; inter: number }[] = [];
@@ -203,7 +186,7 @@ export async function privateCluster(opts: { name?: string; shards?: number; rep
         // Run as the clickhouse user (the server refuses a data dir owned by another).
         node.proc = spawn('clickhouse-server', [`--config-file=${join(dir, 'config.xml')}`], { stdio: 'ignore', cwd: dir, uid: user.uid, gid: user.gid });
         const p = node.proc;
-        await waitFor(async () => p.exitCode === null && (await ping()), `cluster node s${n.shard}r${n.replica} on ${url}`);
+        await waitFor(async () => p.exitCode === null && (await ping()), `cluster node s${n.shard}r${n.replica} on ${url}`, 60_000, 100);
       },
       stop: (signal = 'SIGKILL') => stopProc(node, signal),
       running: () => !!node.proc && node.proc.exitCode === null && node.proc.signalCode === null,

@@ -7,13 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './collector.js';
 
-const CH_CONFIG_DIR = process.env.CLICKHOUSE_CONFIG_DIR || '/etc/clickhouse-server';
+/** Where the system ClickHouse config a private server copies lives. */
+export const CH_CONFIG_DIR = process.env.CLICKHOUSE_CONFIG_DIR || '/etc/clickhouse-server';
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+/** Waits until `check` holds (a throw counts as not yet), looking every `everyMs`; throws naming `what` after `timeoutMs`. */
+export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000, everyMs = 200): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`${what} did not come up in ${timeoutMs} ms`);
 }
@@ -87,7 +89,7 @@ export async function privateClickHouse(): Promise<PrivateClickHouse> {
 }
 
 /** The clickhouse system user the Debian package creates. */
-function clickhouseUser(): { uid: number; gid: number } {
+export function clickhouseUser(): { uid: number; gid: number } {
   const uid = Number(spawnSync('id', ['-u', 'clickhouse'], { encoding: 'utf8' }).stdout.trim());
   const gid = Number(spawnSync('id', ['-g', 'clickhouse'], { encoding: 'utf8' }).stdout.trim());
   if (!uid || !gid) throw new Error('no clickhouse user (install clickhouse-server)');
