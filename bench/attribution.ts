@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { installViews } from '../collector/src/attribution/views.js';
 import { Resolver } from '../collector/src/attribution/resolver.js';
-import type { Steps } from '../collector/src/attribution/resolve.js';
+import { resolveNow, type Steps } from '../collector/src/attribution/resolve.js';
 import { MODEL_NAMES, type ModelName } from '../collector/src/attribution/models.js';
 import { EMBEDDED, connect, portableSettings, serverVersion, type ClickHouseClient } from '../collector/src/clickhouse/client.js';
 import { migrate } from '../collector/src/clickhouse/migrate.js';
@@ -277,11 +277,51 @@ async function timeReports(ch: ClickHouseClient): Promise<void> {
     await resolver.running;
   }
 
+  // Incremental: one new deal, then the resolution of it on top of the newest run (what a CRM
+  // delivery starts), beside the full resolution of the same inputs as its baseline.
+  const incremental: number[] = [];
+  const incSteps: Steps[] = [];
+  const full: number[] = [];
+  const newDeal = (id: string) =>
+    ch.command({
+      query: `INSERT INTO ${DB}.deals (source, deal_id, version, changed_at, received_at, created_at, outcome, amount_minor, visitor_id, email_hashes)
+        VALUES ('amo', '${id}', 1, now(), now(), '2026-04-01 00:00:00', 'won', 100, 'V${7 + 10 * incremental.length}', ['e${6 + 10 * incremental.length}'])`,
+    });
+  for (let i = 0; i < RUNS; i++) {
+    await newDeal(`inc-${i}`);
+    const [t, run] = await timed(() => resolver.refresh());
+    if (run.kind !== 'incremental' || !run.steps) throw new Error(`the resolution after one new deal was ${run.kind}`);
+    incremental.push(t);
+    incSteps.push(run.steps);
+    const [tf] = await timed(() => resolveNow(ch, DB, run.fingerprint));
+    full.push(tf);
+    console.log(`after one new deal: incremental ${secs(t)} (${stepMedians([run.steps])}), full ${secs(tf)}; load ${load()}`);
+  }
+
+  // A cold report: the first of a new collector process (nothing in memory), fresh figures asked
+  // for right after a new deal: it waits for the incremental run, then reads.
+  const coldFresh: number[] = [];
+  const coldCurrent: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await newDeal(`cold-${i}`);
+    const [t, r] = await timed(() => buildReport(new Resolver(ch, DB), { model: 'last_non_direct', period, group: 'channel', windowDays: 90 }, true));
+    if (r.resolution.waitedMs === 0) throw new Error('the cold fresh report did not wait for a resolution');
+    coldFresh.push(t);
+    const [tc, rc] = await timed(() => buildReport(new Resolver(ch, DB), { model: 'last_non_direct', period, group: 'channel', windowDays: 90 }));
+    if (!rc.resolution.current || rc.resolution.waitedMs > 0) throw new Error('the cold report did not answer from a current resolution');
+    coldCurrent.push(tc);
+    console.log(`cold report of a new process after a new deal, fresh: ${secs(t)} (waited ${secs(r.resolution.waitedMs)}); with the resolution current: ${secs(tc)}; load ${load()}`);
+  }
+
   console.log(`\n| model | channel report (median of ${RUNS}) | baseline join | ratio | load avg (1/5/15 min) |\n|---|---|---|---|---|\n${rows.join('\n')}`);
   console.log(`\nbaseline join: ${baselineDeals} deals credited`);
   console.log(`identity resolution (median of ${RUNS}): ${secs(median(resolutions))} (${stepMedians(steps)}), ${conversions} conversions`);
   console.log(`cold last_non_direct report, resolution included (median of ${RUNS}): ${secs(median(colds))}`);
   console.log(`last_non_direct report after a new deal, from the previous resolution while a refresh starts (median of ${RUNS}): ${secs(median(stale))}; load ${load()}`);
+  console.log(
+    `resolution after one new deal (median of ${RUNS}): incremental ${secs(median(incremental))} (${stepMedians(incSteps)}), full ${secs(median(full))}, ratio ${(median(incremental) / median(full)).toFixed(2)}`,
+  );
+  console.log(`cold report of a new process after a new deal, fresh figures (median of ${RUNS}): ${secs(median(coldFresh))}; with the resolution current: ${secs(median(coldCurrent))}; load ${load()}`);
 }
 
 // Run only as a script: bench/cost-curve.ts imports the loader and the timing helpers.

@@ -6,6 +6,7 @@
 // RSS (the kernel's maxRSS) is that phase's alone:
 //   - the resolution alone, from nothing (attribution_runs emptied), RUNS times;
 //   - a cold last_non_direct report (no resolution yet: it waits for one), RUNS times;
+//   - the incremental resolution after one new deal (on top of a full one), RUNS times;
 // with the Node heap sampled every 10 ms, and ClickHouse's own memory per query from
 // system.query_log (the children set log_queries = 1: it is off by default in 18.16).
 //   npm run bench:cost-curve
@@ -63,7 +64,18 @@ type Phase = {
   serverRssBase?: number;
   serverRssMax?: number;
 };
-type SizeResult = { visits: number; visitors: number; deals: number; loadMs: number; resolve: Phase; cold: Phase; wallMs: number; loadAvg: string };
+type SizeResult = {
+  visits: number;
+  visitors: number;
+  deals: number;
+  loadMs: number;
+  resolve: Phase;
+  cold: Phase;
+  /** Absent in results saved before incremental resolution. */
+  incremental?: Phase;
+  wallMs: number;
+  loadAvg: string;
+};
 
 const sizeEnv = (visits: number) => ({
   BENCH_DB: COST_DB,
@@ -142,7 +154,7 @@ async function chMemory(ch: ClickHouseClient, from: number, to: number): Promise
   return { chMaxQuery: top?.mem ?? 0, chMaxQueryText: top?.q ?? '', chConcurrent: concurrent, chQueries: qs.length };
 }
 
-async function childMeasure(what: 'resolve' | 'cold'): Promise<Phase> {
+async function childMeasure(what: 'resolve' | 'cold' | 'incremental'): Promise<Phase> {
   const ch = await costClient();
   const resolver = new Resolver(ch, DB);
   let maxHeap = 0;
@@ -154,6 +166,8 @@ async function childMeasure(what: 'resolve' | 'cold'): Promise<Phase> {
   };
   const emptyRuns = () => ch.command({ query: `TRUNCATE TABLE ${DB}.attribution_runs` });
   await emptyRuns();
+  // The incremental runs start from a full one, made before the measure.
+  if (what === 'incremental') await resolver.refresh();
   global.gc?.();
   const baseRss = process.memoryUsage().rss;
   const sampler = setInterval(sample, 10);
@@ -162,6 +176,21 @@ async function childMeasure(what: 'resolve' | 'cold'): Promise<Phase> {
   let conversions = 0;
   const from = Date.now();
   for (let i = 0; i < RUNS; i++) {
+    if (what === 'incremental') {
+      // One new deal naming a visitor who has visits, and an e-mail a link ties to another visitor.
+      await ch.command({
+        query: `INSERT INTO ${DB}.deals (source, deal_id, version, changed_at, received_at, created_at, outcome, amount_minor, visitor_id, email_hashes)
+          VALUES ('amo', 'new-${i}', 1, now(), now(), '2026-04-01 00:00:00', 'won', 100, 'V${1007 + 10 * i}', ['e${1006 + 10 * i}'])`,
+      });
+      const [t, run] = await timed(() => resolver.refresh());
+      if (run.kind !== 'incremental' || !run.steps) throw new Error(`the resolution after one new deal was ${run.kind}`);
+      times.push(t);
+      steps.push(run.steps);
+      conversions = run.conversions;
+      sample();
+      console.log(`  ${what} ${i + 1}: ${(times[i]! / 1000).toFixed(2)} s, rss ${(process.memoryUsage().rss / MiB).toFixed(0)} MiB; load ${load()}`);
+      continue;
+    }
     await emptyRuns();
     if (what === 'resolve') {
       const [t, run] = await timed(() => resolver.refresh());
@@ -185,7 +214,7 @@ async function childMeasure(what: 'resolve' | 'cold'): Promise<Phase> {
   await ch.close();
   return {
     times,
-    ...(what === 'resolve' ? { steps, conversions } : {}),
+    ...(what !== 'cold' ? { steps, conversions } : {}),
     baseRss,
     maxRss: process.resourceUsage().maxRSS * 1024,
     maxHeap,
@@ -275,6 +304,21 @@ function tables(results: SizeResult[]): string {
       `| ${millions(r.visits)} | ${millions(r.visitors)} | ${millions(r.deals)} | ${r.resolve.conversions} | ${s(r.loadMs)} | ${s(median(r.resolve.times))} | ${stepMed('read')}, ${stepMed('merge')}, ${stepMed('write')}, ${stepMed('join')} | ${mib(r.resolve.maxRss)} (${mib(r.resolve.maxHeap)}) | ${mib(r.resolve.chMaxQuery)}, ${mib(r.resolve.chConcurrent)} | ${mib(r.resolve.serverRssBase ?? 0)} → ${mib(Math.max(r.resolve.serverRssBase ?? 0, r.resolve.serverRssMax ?? 0))} | ${s(median(r.cold.times))} | ${mib(r.cold.maxRss)} (${mib(r.cold.maxHeap)}) | ${mib(r.cold.chMaxQuery)}, ${mib(r.cold.chConcurrent)} | ${mib(r.cold.serverRssBase ?? 0)} → ${mib(Math.max(r.cold.serverRssBase ?? 0, r.cold.serverRssMax ?? 0))} | ${r.loadAvg} |`,
     );
   }
+  const withInc = results.filter((r) => r.incremental);
+  if (withInc.length) {
+    out.push(
+      '',
+      `| visits | resolution after one new deal: incremental (median of ${RUNS}) | its steps: read, union-find, write, joins | full (above) | incremental / full | Node peak RSS (heap) | ClickHouse: largest query |`,
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const r of withInc) {
+      const inc = r.incremental!;
+      const stepMed = (k: keyof Steps) => (median(inc.steps!.map((x) => x[k])) / 1000).toFixed(2);
+      out.push(
+        `| ${millions(r.visits)} | ${s(median(inc.times))} | ${stepMed('read')}, ${stepMed('merge')}, ${stepMed('write')}, ${stepMed('join')} | ${s(median(r.resolve.times))} | ${(median(inc.times) / median(r.resolve.times)).toFixed(2)} | ${mib(inc.maxRss)} (${mib(inc.maxHeap)}) | ${mib(inc.chMaxQuery)} |`,
+      );
+    }
+  }
   if (results.length >= 2) {
     const xs = results.map((r) => r.visits);
     const series: [string, number[]][] = [
@@ -289,6 +333,7 @@ function tables(results: SizeResult[]): string {
       ['cold report: Node peak RSS', results.map((r) => r.cold.maxRss)],
       ['cold report: ClickHouse largest query', results.map((r) => r.cold.chMaxQuery)],
       ['cold report: ClickHouse side by side', results.map((r) => r.cold.chConcurrent)],
+      ...(withInc.length === results.length ? [['incremental resolution after one new deal', results.map((r) => median(r.incremental!.times))] as [string, number[]]] : []),
     ];
     const ratios = results.slice(1).map((r, i) => `${millions(r.visits)} / ${millions(results[i]!.visits)}`);
     out.push('', `| growth | ${ratios.join(' | ')} | fitted exponent (y ∝ visits^b) |`, `|---|${ratios.map(() => '---|').join('')}---|`);
@@ -341,7 +386,8 @@ async function parent(): Promise<void> {
       const { loadMs } = await phase<{ loadMs: number }>('load', visits, lowest, deadline);
       const resolve = await phase<Phase>('resolve', visits, lowest, deadline);
       const cold = await phase<Phase>('cold', visits, lowest, deadline);
-      results.push({ visits, visitors: visits / 10, deals: visits / 100, loadMs, resolve, cold, wallMs: Date.now() - t0, loadAvg: load() });
+      const incremental = await phase<Phase>('incremental', visits, lowest, deadline);
+      results.push({ visits, visitors: visits / 10, deals: visits / 100, loadMs, resolve, cold, incremental, wallMs: Date.now() - t0, loadAvg: load() });
     } catch (err) {
       console.log(String(err));
       break;
@@ -369,7 +415,7 @@ function deadlineMs(hhmm: string): number {
 const mode = process.argv[2];
 const run = async () => {
   if (mode === 'load') console.log(`RESULT ${JSON.stringify(await childLoad())}`);
-  else if (mode === 'resolve' || mode === 'cold') console.log(`RESULT ${JSON.stringify(await childMeasure(mode))}`);
+  else if (mode === 'resolve' || mode === 'cold' || mode === 'incremental') console.log(`RESULT ${JSON.stringify(await childMeasure(mode))}`);
   // Prints the tables again from saved results (several files: sizes run separately).
   else if (mode === 'tables') {
     const files = process.argv.length > 3 ? process.argv.slice(3) : [OUT];

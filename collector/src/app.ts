@@ -4,7 +4,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { crmRouter } from './crm/routes.js';
 import { crmSetupRouter } from './crm/setup/route.js';
-import { healthHandler } from './health/route.js';
+import { startHealth } from './health/route.js';
 import { finalErrorHandler } from './http/errors.js';
 import { inboundEmailRouter } from './inbound-email/route.js';
 import { outboundRouter } from './outbound/route.js';
@@ -25,7 +25,11 @@ export function createApp(svc: Services): Express {
   // to https there, where nothing answers, and form-action then blocks them.
   // Pages served over HTTPS need no upgrade, so the directive serves none.
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' }, contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
-  app.get('/healthz', healthHandler(svc));
+  // Liveness for load balancers, readiness for rollouts, /healthz as before (health/route.ts).
+  const health = startHealth(svc);
+  app.get('/livez', health.livez);
+  app.get('/readyz', health.readyz);
+  app.get('/healthz', health.healthz);
   // The tracker lives at one stable URL; browsers revalidate it hourly so a new
   // release reaches every site within the hour. The files it loads from beside
   // itself (h.js, c.js) are served the same way.

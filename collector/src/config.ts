@@ -102,6 +102,11 @@ const schema = z.object({
   ATTRIBUTION_WINDOW_DAYS: int(1, 365).default(90),
   /** Shortest time between identity resolutions: a stale one younger than this is not refreshed yet. */
   ATTRIBUTION_MAX_AGE_SECONDS: int(0, 86_400).default(0),
+  /**
+   * Hours between full identity resolutions: runs in between resolve only what changed; a full one
+   * drops what they superseded and reads everything again. `0`: every resolution is full.
+   */
+  ATTRIBUTION_FULL_HOURS: int(0, 720).default(24),
   /** Hit pipeline (collector/src/pipeline): sites, privacy, throttles, durability. See README. */
   /** Allowed sites and their browser origins: JSON, or a path to a JSON file (README, "Sites"); unset, every site and any origin. */
   SITES: z.string().optional(),
@@ -206,7 +211,7 @@ export type Config = {
   /** `key` is '' until start-up reads the installation's generated key (identity/key.ts) when IDENTITY_KEY is unset. */
   identity: { key: string; defaultCountry: string };
   crm: { configPath: string | undefined; adminToken: string | undefined; inboundEmailSecret: string | undefined; refreshSeconds: number };
-  reports: { token: string | undefined; windowDays: number; maxAgeSeconds: number };
+  reports: { token: string | undefined; windowDays: number; maxAgeSeconds: number; fullEveryHours: number };
   /** The SQL endpoint (SQL_*): off without a token; maxResultBytes in bytes. */
   sql: { token: string | undefined; maxSeconds: number; maxResultBytes: number; maxConcurrent: number };
   /** The report currency and the fixed rates into it (REPORT_CURRENCY, REPORT_RATES). */
@@ -312,7 +317,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batch: { maxRows: e.BATCH_MAX_ROWS, maxMs: e.BATCH_MAX_MS },
     identity: { key: e.IDENTITY_KEY ?? '', defaultCountry: e.PHONE_DEFAULT_COUNTRY },
     crm: { configPath: e.CRM_CONFIG, adminToken: e.CRM_ADMIN_TOKEN, inboundEmailSecret: e.INBOUND_EMAIL_SECRET, refreshSeconds: e.CRM_CONFIG_REFRESH_SECONDS },
-    reports: { token: e.REPORTS_TOKEN, windowDays: e.ATTRIBUTION_WINDOW_DAYS, maxAgeSeconds: e.ATTRIBUTION_MAX_AGE_SECONDS },
+    reports: { token: e.REPORTS_TOKEN, windowDays: e.ATTRIBUTION_WINDOW_DAYS, maxAgeSeconds: e.ATTRIBUTION_MAX_AGE_SECONDS, fullEveryHours: e.ATTRIBUTION_FULL_HOURS },
     sql: { token: e.SQL_TOKEN, maxSeconds: e.SQL_MAX_SECONDS, maxResultBytes: e.SQL_MAX_RESULT_MB * 1024 * 1024, maxConcurrent: e.SQL_MAX_CONCURRENT },
     money: { currency: e.REPORT_CURRENCY, fixedRates: fixedRates.rates },
     logLevel: e.LOG_LEVEL,

@@ -61,7 +61,13 @@ export async function startServices(config: Config, log: Logger = pino({ level: 
   const hits = ingest.buffer;
   const resolver = new Resolver(clickhouse, config.clickhouse.database, {
     maxAgeSeconds: config.reports.maxAgeSeconds,
+    fullEveryHours: config.reports.fullEveryHours,
     cluster: config.clickhouse.cluster ?? '',
+    onRun: (run, why) => {
+      ingest.metrics.resolutions.inc({ kind: run.kind, why: why ?? '' });
+      const steps = run.steps ? run.steps.read + run.steps.merge + run.steps.write + run.steps.join : 0;
+      ingest.metrics.resolutionSeconds.set({ kind: run.kind }, steps / 1000);
+    },
     onError: (err) => log.error({ err: String(err) }, 'identity resolution failed; reports use the previous one'),
   });
   // Deals and links a CRM delivery stored change who is who: resolve again now, so the next report is current;

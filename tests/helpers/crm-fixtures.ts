@@ -16,6 +16,8 @@ export type DealVersion = {
   deal_id: string;
   version: number;
   created_at: string;
+  /** When it reached Throughline; its creation by default (a deal stored long after it arrived, for an incremental resolution). */
+  received_at?: string;
   closed_at?: string;
   outcome: 'open' | 'won' | 'lost' | 'returned' | 'paused';
   amount_minor: number;
@@ -38,7 +40,7 @@ export function dealRow(d: DealVersion): Record<string, unknown> {
     deal_id: d.deal_id,
     version: d.version,
     changed_at: d.created_at,
-    received_at: d.created_at,
+    received_at: d.received_at ?? d.created_at,
     created_at: d.created_at,
     closed_at: d.closed_at ?? '1970-01-01 00:00:00',
     name: `deal ${d.deal_id}`,

@@ -75,14 +75,14 @@ describe('money split over touches', () => {
     await db?.drop();
   });
 
-  /** Writes the conversions as one run; touch i of n is n − i minutes before its conversion. */
+  /** Writes the conversions as one full run (a generation of its own), recorded; touch i of n is n − i minutes before its conversion. */
   async function writeRun(convs: Conv[]): Promise<number> {
     const run = Date.now() * 1000 + ++runs;
     await db.client.insert({
       table: 'attribution_conversions',
       format: 'JSONEachRow',
       values: convs.map((c, k) => ({
-        run, conv_key: `deal:t:${k}`, conv_kind: 'deal', conv_ts: CONV_TS, deal_source: 't', deal_id: String(k), outcome: 'won',
+        generation: run, run, conv_key: `deal:t:${k}`, conv_kind: 'deal', conv_ts: CONV_TS, deal_source: 't', deal_id: String(k), outcome: 'won',
         stage: '', stages_passed: [], lost_from_stage: '', amount_minor: c.revenue.toString(), revenue_minor: c.revenue.toString(), visitor_ids: ['AAAAAA'],
       })),
     });
@@ -91,17 +91,18 @@ describe('money split over touches', () => {
       format: 'JSONEachRow',
       values: convs.flatMap((c, k) =>
         c.channels.map((channel, i) => ({
-          run, conv_key: `deal:t:${k}`, conv_ts: CONV_TS, ts: CONV_TS - (c.channels.length - i) * 60, ts_ms: 0,
+          generation: run, run, conv_key: `deal:t:${k}`, conv_ts: CONV_TS, ts: CONV_TS - (c.channels.length - i) * 60, ts_ms: 0,
           channel, source: channel, medium: '', campaign: '',
         })),
       ),
     });
+    await db.client.insert({ table: 'attribution_runs', format: 'JSONEachRow', values: [{ generation: run, run, kind: 'full' }] });
     return run;
   }
 
   /** Credits per conversion, oldest touch first. */
   async function credits(run: number, model: ModelName): Promise<Map<string, Credit[]>> {
-    const rows = await db.rows<Credit>(`SELECT conv_key, channel, credit_minor, share FROM (${creditsSql({ db: db.name, model, windowDays: 365, run })}) ORDER BY conv_key, touch_ts`);
+    const rows = await db.rows<Credit>(`SELECT conv_key, channel, credit_minor, share FROM (${creditsSql({ db: db.name, model, windowDays: 365, snapshot: { generation: run, run } })}) ORDER BY conv_key, touch_ts`);
     const out = new Map<string, Credit[]>();
     for (const r of rows) out.set(r.conv_key, [...(out.get(r.conv_key) ?? []), r]);
     return out;

@@ -60,7 +60,7 @@ describe('touches are the visits themselves', () => {
     ]);
     const { run } = await resolveNow(db.client, db.name, `f${dealId}`);
     return db.rows<Credit>(
-      `SELECT touches, touch_ts, channel, credit_minor FROM (${creditsSql({ db: db.name, model, windowDays, run })}) WHERE deal_id = '${dealId}' ORDER BY touch_ts, channel`,
+      `SELECT touches, touch_ts, channel, credit_minor FROM (${creditsSql({ db: db.name, model, windowDays, snapshot: { generation: run, run } })}) WHERE deal_id = '${dealId}' ORDER BY touch_ts, channel`,
     );
   }
 

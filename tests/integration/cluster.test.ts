@@ -14,6 +14,8 @@ import { ALPHABET } from '../../contract/ids.js';
 import { eventually, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { insertDeals, type DealVersion } from '../helpers/crm-fixtures.js';
 import { startCollector, type RunningCollector } from '../helpers/collector.js';
+import { resolveNow } from '../../collector/src/attribution/resolve.js';
+import { readFingerprint } from '../../collector/src/attribution/runs.js';
 import { privateCluster, type ClusterNode, type PrivateCluster } from '../helpers/private-cluster.js';
 import { COSTS_CSV, IDENTITY_KEY, loadScenarioCrm, loadScenarioVisits, scenarioFunnel, SCENARIO_COLLECTOR_ENV, TOKEN, VISITS } from '../helpers/report-scenario.js';
 
@@ -177,20 +179,24 @@ describe('cluster mode: 2 shards × 2 replicas, ZooKeeper', () => {
     // resolution, finding the run still there, queues it again).
     const leads = () => rows<{ n: string }>(direct.get(twin)!, `SELECT count() AS n FROM system.replicas WHERE database = '${DB}' AND table = 'attribution_touches_local' AND is_leader`);
     expect(Number((await eventually(leads, 15_000, (r) => Number(r[0]?.n) === 1))[0]?.n)).toBe(1);
-    // New identity resolutions (each new visit changes the inputs) while the replica is down: the reports
-    // still equal the single server's, and the older runs' partitions are dropped on the live servers
-    // without waiting for the dead one.
+    // New identity resolutions while the replica is down: the collector's (each new visit changes the
+    // inputs: incremental runs) give reports that still equal the single server's; full ones start new
+    // generations, and the older generations' partitions are dropped on the live servers without
+    // waiting for the dead one.
     for (let round = 0; round < 3; round++) {
       const at = t + (100 + round) * 1000;
       await Promise.all([hit(onCluster, visitors[3]!, at), hit(oneServer, visitors[3]!, at)]);
       await eventually(() => count(client, 'hits'), 15_000, (n) => n === after + round + 1);
       await eventually(() => single.rows<{ n: string }>('SELECT count() AS n FROM hits'), 15_000, (r) => Number(r[0]?.n) === after + round + 1);
       expect(await report(onCluster, q), `round ${round}`).toEqual(await report(oneServer, q));
+      const full = await resolveNow(client, DB, await readFingerprint(client, DB), {}, cluster.name);
+      expect(full.generation).toBe(full.run);
     }
-    const runs = (c: ClickHouseClient, table: string) =>
-      rows<{ run: string }>(c, `SELECT DISTINCT run FROM ${DB}.${table} ORDER BY run`).then((r) => r.map((x) => x.run).join(','));
-    // The newest run and the two before it stay (resolve.ts, KEEP_RUNS).
-    const kept = await eventually(() => runs(client, 'attribution_touches'), 10_000, (r) => r.split(',').length <= 3);
+    expect(await report(onCluster, q)).toEqual(await report(oneServer, q));
+    const generations = (c: ClickHouseClient, table: string) =>
+      rows<{ g: string }>(c, `SELECT DISTINCT generation AS g FROM ${DB}.${table} ORDER BY g`).then((r) => r.map((x) => x.g).join(','));
+    // The newest generation and the two before it stay (resolve.ts, KEEP_GENERATIONS).
+    const kept = await eventually(() => generations(client, 'attribution_touches'), 10_000, (r) => r.split(',').length <= 3);
     expect(kept.split(',').length).toBe(3);
     // Back up: the replica fetches what it missed from its twin, row for row, and runs the drops queued for it.
     await down.start();
@@ -199,7 +205,7 @@ describe('cluster mode: 2 shards × 2 replicas, ZooKeeper', () => {
       const got = await eventually(() => count(direct.get(down)!, table).catch(() => -1), 20_000, (n) => n === want);
       expect(got, table).toBe(want);
     }
-    expect(await eventually(() => runs(direct.get(down)!, 'attribution_touches_local').catch(() => ''), 20_000, (r) => r === kept)).toBe(kept);
+    expect(await eventually(() => generations(direct.get(down)!, 'attribution_touches_local').catch(() => ''), 20_000, (r) => r === kept)).toBe(kept);
     // And the whole cluster still reads as the single server.
     expect(await report(onCluster, q)).toEqual(await report(oneServer, q));
   });

@@ -4,7 +4,9 @@
 // alone are enough here (a deal without visits is an unattributed conversion).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Resolver } from '../../collector/src/attribution/resolver.js';
+import { inSnapshot, type Snapshot } from '../../collector/src/attribution/snapshot.js';
 import type { ClickHouseClient } from '../../collector/src/clickhouse/client.js';
+import { toDateTimeString } from '../../collector/src/clickhouse/sql.js';
 import { buildReport } from '../../collector/src/reports/build.js';
 import { freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { insertDeals } from '../helpers/crm-fixtures.js';
@@ -12,10 +14,15 @@ import { insertDeals } from '../helpers/crm-fixtures.js';
 describe('identity resolution, stale-while-revalidate', () => {
   let db: TestDatabase;
   let n = 0;
-  const addDeal = () => insertDeals(db.client, [{ source: 'amo', deal_id: String(++n), version: 1, created_at: '2026-03-01 10:00:00', outcome: 'won', amount_minor: 100 }]);
+  const addDeal = () =>
+    insertDeals(db.client, [
+      { source: 'amo', deal_id: String(++n), version: 1, created_at: '2026-03-01 10:00:00', received_at: toDateTimeString(Date.now()), outcome: 'won', amount_minor: 100 },
+    ]);
   const runs = async () => (await db.rows<{ run: string }>('SELECT run FROM attribution_runs ORDER BY run')).map((r) => Number(r.run));
-  const conversions = async (run: number) =>
-    (await db.rows<{ conv_key: string }>(`SELECT conv_key FROM attribution_conversions WHERE run = ${run} ORDER BY conv_key`)).map((r) => r.conv_key);
+  const conversions = async (at: Snapshot) =>
+    (await db.rows<{ conv_key: string }>(`SELECT conv_key FROM attribution_conversions WHERE ${inSnapshot(db.name, at)} AND removed = 0 ORDER BY conv_key`)).map(
+      (r) => r.conv_key,
+    );
   /** Waits for the refresh in progress and the one folded behind it, if any (a failure goes to onError). */
   const settled = async (r: Resolver) => {
     while (r.running) await r.running.catch(() => undefined);
@@ -35,7 +42,7 @@ describe('identity resolution, stale-while-revalidate', () => {
     expect(first).toMatchObject({ current: true, refreshing: false, ageSeconds: 0 });
     expect(first.waitedMs).toBeGreaterThan(0);
     expect(await runs()).toEqual([first.run]);
-    expect(await conversions(first.run)).toEqual(['deal:amo:1']);
+    expect(await conversions(first)).toEqual(['deal:amo:1']);
     const second = await r.forReport();
     expect(second).toMatchObject({ run: first.run, current: true, refreshing: false, waitedMs: 0 });
   });
@@ -51,7 +58,7 @@ describe('identity resolution, stale-while-revalidate', () => {
     const next = await r.forReport();
     expect(next.run).toBeGreaterThan(old!);
     expect(next).toMatchObject({ current: true, refreshing: false, waitedMs: 0 });
-    expect(await conversions(next.run)).toEqual(['deal:amo:1', 'deal:amo:2']);
+    expect(await conversions(next)).toEqual(['deal:amo:1', 'deal:amo:2']);
   });
 
   it('leaves a resolution younger than maxAgeSeconds alone, unless fresh figures are asked for', async () => {
@@ -65,7 +72,7 @@ describe('identity resolution, stale-while-revalidate', () => {
     expect(fresh.run).toBeGreaterThan(before.at(-1)!);
     expect(fresh).toMatchObject({ current: true, ageSeconds: 0 });
     expect(fresh.waitedMs).toBeGreaterThan(0);
-    expect(await conversions(fresh.run)).toContain('deal:amo:3');
+    expect(await conversions(fresh)).toContain('deal:amo:3');
   });
 
   it('folds requests made during a refresh into one more, which does nothing when the inputs did not change', async () => {
@@ -85,21 +92,39 @@ describe('identity resolution, stale-while-revalidate', () => {
     expect(await runs()).toEqual(after);
   });
 
-  it('keeps the three newest runs and drops older ones from every table', async () => {
-    const r = new Resolver(db.client, db.name);
-    for (let i = 0; i < 3; i++) {
+  it('keeps the three newest generations and drops older ones from every table', async () => {
+    const r = new Resolver(db.client, db.name, { fullEveryHours: 0 }); // every run full: a generation each
+    for (let i = 0; i < 4; i++) {
       await addDeal();
-      await r.refresh();
+      expect((await r.refresh()).kind).toBe('full');
     }
-    const kept = await runs();
-    for (const table of ['attribution_members', 'attribution_conversions', 'attribution_touches']) {
+    const generations = (await db.rows<{ g: string }>('SELECT DISTINCT generation AS g FROM attribution_runs ORDER BY g')).map((x) => Number(x.g));
+    expect(generations).toHaveLength(3);
+    for (const table of ['attribution_members', 'attribution_conversions', 'attribution_touches', 'attribution_ids', 'attribution_runs']) {
       const parts = await db.rows<{ p: string }>(
         `SELECT DISTINCT partition AS p FROM system.parts WHERE database = '${db.name}' AND table = '${table}' AND active`,
       );
-      expect(parts.map((x) => Number(x.p)).every((p) => kept.includes(p)), table).toBe(true);
+      expect(parts.map((x) => Number(x.p)).every((p) => generations.includes(p)), table).toBe(true);
     }
-    expect(kept.length).toBeGreaterThanOrEqual(3);
-    expect(await db.rows('SELECT DISTINCT run FROM attribution_members')).toHaveLength(3);
+    expect(await db.rows('SELECT DISTINCT generation FROM attribution_members')).toHaveLength(3);
+  });
+
+  it('resolves only what changed on top of the newest generation, and starts a new one when it is older than fullEveryHours', async () => {
+    const r = new Resolver(db.client, db.name);
+    await addDeal();
+    const before = await r.refresh();
+    await addDeal();
+    const after = await r.refresh();
+    expect(after).toMatchObject({ kind: 'incremental', generation: before.generation });
+    expect(after.run).toBeGreaterThan(before.run);
+    expect(await conversions(after)).toEqual([...(await conversions(before)), `deal:amo:${n}`].sort());
+    // The previous snapshot still reads as it was.
+    expect(await conversions(before)).not.toContain(`deal:amo:${n}`);
+    await addDeal();
+    await new Promise((r) => setTimeout(r, 1100)); // the generation is a second old: older than a few microseconds
+    const renewed = await new Resolver(db.client, db.name, { fullEveryHours: 1e-6 }).refresh();
+    expect(renewed.kind).toBe('full');
+    expect(renewed.generation).toBe(renewed.run);
   });
 
   it('runs a resolution a report waits for before the report\'s reads, and those before a background refresh', async () => {

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMetrics, OUTBOUND_OUTCOMES, SQL_OUTCOMES } from '../../collector/src/metrics/registry.js';
+import { createMetrics, OUTBOUND_OUTCOMES, SPILL_PLACES, SQL_OUTCOMES } from '../../collector/src/metrics/registry.js';
 import { DROP_REASONS } from '../../collector/src/pipeline/reasons.js';
 import { REFUSED, UNUSABLE_REASONS } from '../../collector/src/crm/status/unusable.js';
 import { UNSENT_REASONS } from '../../collector/src/outbound/actions/planner.js';
@@ -37,8 +37,8 @@ function readRules(): Rules {
 const rules = readRules();
 const alerts = rules.groups.flatMap((g) => g.rules);
 
-/** Series Prometheus makes itself (`up`) or the blackbox exporter's probe of /healthz: not the collector's. */
-const EXTERNAL: Record<string, { job: string }> = { up: { job: 'throughline' }, probe_success: { job: 'throughline-healthz' } };
+/** Series Prometheus makes itself (`up`): not the collector's. */
+const EXTERNAL: Record<string, { job: string }> = { up: { job: 'throughline' } };
 /** Labels Prometheus adds to every scraped series. */
 const TARGET_LABELS = ['job', 'instance'];
 
@@ -49,6 +49,8 @@ const CLOSED: Record<string, Record<string, readonly string[]>> = {
   throughline_sql_queries_total: { outcome: SQL_OUTCOMES },
   throughline_outbound_changes_unsent_total: { reason: [...UNSENT_REASONS, ...NOT_MOVED, NO_METRIKA_ID] },
   throughline_crm_records_unusable_total: { reason: [...UNUSABLE_REASONS, REFUSED] },
+  throughline_spill_backlog_batches: { where: SPILL_PLACES },
+  throughline_spill_backlog_bytes: { where: ['disk'] },
 };
 
 type Selector = { metric: string; matchers: { label: string; op: string; value: string }[] };
@@ -188,6 +190,7 @@ describe('the alert rules in promtool', () => {
     // rendered; what they say is checked above, what fires when is checked here.
     writeFileSync(join(dir, 'rules.json'), JSON.stringify({ groups: rules.groups.map((g) => ({ ...g, rules: g.rules.map(({ annotations: _, ...r }) => r) })) }));
     const c = (labels = '') => `{job="throughline",instance="c1"${labels}}`;
+    const c2 = (labels = '') => `{job="throughline",instance="c2"${labels}}`;
     const s = (series: string, values: string) => ({ series, values });
     const firing = (eval_time: string, alertname: string, ...labels: Record<string, string>[]) => ({
       eval_time,
@@ -204,7 +207,8 @@ describe('the alert rules in promtool', () => {
         interval: '1m',
         input_series: [
           s(`up${c()}`, '1x200'),
-          s(`probe_success{job="throughline-healthz",instance="http://c1/healthz"}`, '1x200'),
+          s(`throughline_clickhouse_up${c()}`, '1x200'),
+          s(`throughline_redis_up${c()}`, '1x200'),
           s(`throughline_hits_accepted_total${c(',kind="visit"')}`, '0+600x200'),
           s(`throughline_hits_dropped_total${c(',reason="bot"')}`, '0+300x200'),
           s(`throughline_hits_dropped_total${c(',reason="throttled"')}`, '0+100x200'),
@@ -212,6 +216,10 @@ describe('the alert rules in promtool', () => {
           s(`throughline_insert_failures_total${c()}`, '0x200'),
           s(`throughline_batches_spilled_total${c(',to="disk"')}`, '0x100 1x100'),
           s(`throughline_batches_replayed_total${c(',from="disk"')}`, '0x100 1x100'),
+          // The one batch spilled waits a minute, then is replayed.
+          s(`throughline_spill_backlog_batches${c(',where="disk"')}`, '0x99 1 0x100'),
+          s(`throughline_spill_backlog_bytes${c(',where="disk"')}`, '0x99 396 0x100'),
+          s(`throughline_spill_backlog_batches${c(',where="redis"')}`, '0x200'),
           s(`throughline_rows_buffered${c()}`, '600x200'),
           s(`throughline_nodejs_eventloop_lag_p99_seconds${c()}`, '0.02x200'),
           s(`throughline_process_open_fds${c()}`, '120x200'),
@@ -228,7 +236,6 @@ describe('the alert rules in promtool', () => {
         interval: '1m',
         input_series: [
           s(`up${c()}`, '1x10 0x20'),
-          s(`probe_success{job="throughline-healthz",instance="http://c1/healthz"}`, '1x10 0x20'),
           s(`throughline_insert_failures_total${c()}`, '0+1x30'),
           s(`throughline_hits_accepted_total${c(',kind="visit"')}`, '0+100x30'),
           s(`throughline_hits_dropped_total${c(',reason="origin_not_allowed"')}`, '0+10x30'),
@@ -243,7 +250,6 @@ describe('the alert rules in promtool', () => {
         alert_rule_test: [
           firing('5m', 'ThroughlineCollectorDown'),
           firing('14m', 'ThroughlineCollectorDown', { ...target }),
-          firing('14m', 'ThroughlineDependencyDown', { job: 'throughline-healthz', instance: 'http://c1/healthz' }),
           firing('10m', 'ThroughlineInsertsFailing', { ...target }),
           firing('20m', 'ThroughlineHitsDropped', { reason: 'origin_not_allowed' }),
           firing('20m', 'ThroughlineRateLimited', {}),
@@ -255,20 +261,45 @@ describe('the alert rules in promtool', () => {
         ],
       },
       {
-        // ClickHouse away for two hours: batches spilled, none replayed. No hit for 90 minutes
-        // on another installation.
-        name: 'a long outage',
+        // No hit for 90 minutes.
+        name: 'no hits',
         interval: '1m',
-        input_series: [
-          s(`throughline_batches_spilled_total${c(',to="redis"')}`, '0+1x120'),
-          s(`throughline_batches_replayed_total${c(',from="redis"')}`, '0x120'),
-          s(`throughline_hits_accepted_total${c(',kind="visit"')}`, '0+10x10 100x110'),
-        ],
+        input_series: [s(`throughline_hits_accepted_total${c(',kind="visit"')}`, '0+10x10 100x110')],
         alert_rule_test: [
-          firing('20m', 'ThroughlineSpillGrowing'),
-          firing('40m', 'ThroughlineSpillGrowing', {}),
           firing('80m', 'ThroughlineNoHitsAccepted'),
           firing('110m', 'ThroughlineNoHitsAccepted', {}),
+        ],
+      },
+      {
+        // ClickHouse away from 11m to 40m on two collectors, Redis from 21m to 30m on c1. A batch
+        // spilled each minute meanwhile; once ClickHouse is back c1 replays its spool one batch a
+        // minute, c2's stays as it was (its replay is stuck). The Redis list stays empty.
+        name: 'an outage, by the gauges',
+        interval: '1m',
+        input_series: [
+          s(`throughline_clickhouse_up${c()}`, '1x10 0x29 1x40'),
+          s(`throughline_clickhouse_up${c2()}`, '1x10 0x29 1x40'),
+          s(`throughline_redis_up${c()}`, '1x20 0x9 1x50'),
+          s(`throughline_redis_up${c2()}`, '1x80'),
+          s(`throughline_spill_backlog_batches${c(',where="disk"')}`, '0x10 1+1x29 29-1x29 0x10'),
+          s(`throughline_spill_backlog_batches${c2(',where="disk"')}`, '0x10 1+1x29 30x40'),
+          s(`throughline_spill_backlog_batches${c(',where="redis"')}`, '0x80'),
+          s(`throughline_spill_backlog_batches${c2(',where="redis"')}`, '0x80'),
+        ],
+        alert_rule_test: [
+          firing('12m', 'ThroughlineClickHouseDown'),
+          firing('14m', 'ThroughlineClickHouseDown', { ...target }, { ...target, instance: 'c2' }),
+          firing('45m', 'ThroughlineClickHouseDown'),
+          firing('23m', 'ThroughlineRedisDown', { ...target }),
+          firing('35m', 'ThroughlineRedisDown'),
+          // Growing since 11m: past 15 minutes of growth, once, for the disk.
+          firing('20m', 'ThroughlineSpillBacklogGrowing'),
+          firing('30m', 'ThroughlineSpillBacklogGrowing', { where: 'disk' }),
+          firing('70m', 'ThroughlineSpillBacklogGrowing'),
+          // ClickHouse back at 40m: c1's backlog falls and never fires; c2's, stuck, fires.
+          firing('45m', 'ThroughlineSpillBacklogNotShrinking'),
+          firing('65m', 'ThroughlineSpillBacklogNotShrinking', { ...target, instance: 'c2', where: 'disk' }),
+          firing('80m', 'ThroughlineSpillBacklogNotShrinking', { ...target, instance: 'c2', where: 'disk' }),
         ],
       },
       {

@@ -93,11 +93,12 @@ describe('credit SQL', () => {
       expect(sql.match(/JOIN \(\s*SELECT conv_key, arraySort/g)).toHaveLength(1); // each conversion's touches, one array
     }
     // A report reads the resolution it names; the views read the newest one.
-    const pinned = creditsSql({ db: 'throughline', model: 'linear', windowDays: 30, run: 42 });
-    expect(pinned.match(/run = 42/g)).toHaveLength(2);
-    expect(pinned).not.toContain('max(run)');
-    expect(creditsSql({ db: 'throughline', model: 'linear', windowDays: 30 }).match(/run = \(SELECT max\(run\)/g)).toHaveLength(2);
-    expect(() => creditsSql({ db: 'throughline', model: 'linear', windowDays: 30, run: NaN })).toThrow();
+    const pinned = creditsSql({ db: 'throughline', model: 'linear', windowDays: 30, snapshot: { generation: 41, run: 42 } });
+    expect(pinned.match(/run <= 42\)/g)).toHaveLength(2); // conversions and touches, each of the snapshot
+    expect(pinned.match(/generation = 41 /g)).toHaveLength(6);
+    expect(pinned).not.toContain('FROM throughline.attribution_runs)'); // no newest run looked up
+    expect(creditsSql({ db: 'throughline', model: 'linear', windowDays: 30 }).match(/run <= \(SELECT max\(run\) FROM throughline\.attribution_runs\)/g)).toHaveLength(2);
+    expect(() => creditsSql({ db: 'throughline', model: 'linear', windowDays: 30, snapshot: { generation: 1, run: NaN } })).toThrow();
     expect(() => creditsSql({ db: 'x; DROP', model: 'linear', windowDays: 30 })).toThrow();
     expect(() => creditsSql({ db: 'throughline', model: 'linear', windowDays: 400 })).toThrow(/365/);
     expect(() => periodWhere('ts', { from: "2026-01-01' OR 1" })).toThrow();
@@ -135,7 +136,7 @@ describe('report options and formatting', () => {
   });
 
   it('says when the identities behind the figures were resolved and whether newer ones are coming', () => {
-    const r = { run: 7, finishedAt: '2026-03-31T10:00:00Z', ageSeconds: 30, current: true, refreshing: false, waitedMs: 0 };
+    const r = { generation: 7, run: 7, finishedAt: '2026-03-31T10:00:00Z', ageSeconds: 30, current: true, refreshing: false, waitedMs: 0 };
     expect(resolutionNote(r)).toBe('Identities resolved 2026-03-31 10:00:00 UTC (30 s ago): the figures include every hit, deal and link stored.');
     expect(resolutionNote({ ...r, ageSeconds: 0, waitedMs: 2950 })).toBe(
       'Identities resolved 2026-03-31 10:00:00 UTC (0 s ago), for this report (3.0 s): the figures include every hit, deal and link stored.',

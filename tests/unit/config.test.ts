@@ -10,7 +10,7 @@ describe('collector configuration', () => {
     // The embedded engine, its data under the project's data/ folder.
     expect(c.clickhouse).toEqual({ url: 'embedded', user: 'default', password: '', database: 'throughline', data: join(ROOT, 'data', 'clickhouse') });
     expect(c.batch).toEqual({ maxRows: 50_000, maxMs: 1000 });
-    expect(c.reports).toEqual({ token: undefined, windowDays: 90, maxAgeSeconds: 0 });
+    expect(c.reports).toEqual({ token: undefined, windowDays: 90, maxAgeSeconds: 0, fullEveryHours: 24 });
   });
   it('takes a server by URL or the embedded engine, and names CLICKHOUSE_URL when it is neither', () => {
     expect(loadConfig({ CLICKHOUSE_URL: 'http://127.0.0.1:8123' }).clickhouse.url).toBe('http://127.0.0.1:8123');
@@ -18,7 +18,7 @@ describe('collector configuration', () => {
     expect(() => loadConfig({ CLICKHOUSE_URL: 'embeded' })).toThrow(/CLICKHOUSE_URL/);
   });
   it('reads the reports settings and refuses a short token or a window over a year', () => {
-    expect(loadConfig({ REPORTS_TOKEN: 'x'.repeat(16), ATTRIBUTION_WINDOW_DAYS: '30', ATTRIBUTION_MAX_AGE_SECONDS: '60' }).reports).toEqual({ token: 'x'.repeat(16), windowDays: 30, maxAgeSeconds: 60 });
+    expect(loadConfig({ REPORTS_TOKEN: 'x'.repeat(16), ATTRIBUTION_WINDOW_DAYS: '30', ATTRIBUTION_MAX_AGE_SECONDS: '60' }).reports).toEqual({ token: 'x'.repeat(16), windowDays: 30, maxAgeSeconds: 60, fullEveryHours: 24 });
     expect(() => loadConfig({ REPORTS_TOKEN: 'short' })).toThrow(/REPORTS_TOKEN/);
     expect(() => loadConfig({ ATTRIBUTION_WINDOW_DAYS: '400' })).toThrow(/ATTRIBUTION_WINDOW_DAYS/);
   });

@@ -132,15 +132,15 @@ describe('deploy/docker/Dockerfile', () => {
     expect(steps(final, 'RUN').some((r) => r.includes('useradd --system --gid throughline'))).toBe(true);
   });
 
-  it('listens on every address, on the port it exposes (the collector’s default), and checks /healthz there', () => {
+  it('listens on every address, on the port it exposes (the collector’s default), and checks /livez there', () => {
     const env = new Map(steps(final, 'ENV').flatMap(envPairs));
     expect(env.get('THROUGHLINE_HOST')).toBe('0.0.0.0');
     expect(env.get('THROUGHLINE_PORT')).toBe(portDefault);
     expect(steps(final, 'EXPOSE')).toEqual([portDefault]);
     const [health] = steps(final, 'HEALTHCHECK');
-    expect(health).toContain('/healthz');
+    expect(health).toContain('/livez');
     expect(health).toContain('process.env.THROUGHLINE_PORT || 8080');
-    expect(readFileSync(join(ROOT, 'collector', 'src', 'app.ts'), 'utf8')).toContain("app.get('/healthz'");
+    expect(readFileSync(join(ROOT, 'collector', 'src', 'app.ts'), 'utf8')).toContain("app.get('/livez'");
   });
 
   it('keeps the spool and the embedded data on the volume; sets only variables the collector reads', () => {

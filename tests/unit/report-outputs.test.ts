@@ -22,7 +22,7 @@ const row = (key: string, over: Partial<ReportRow> = {}): ReportRow => ({
 const report = (keys: string[]): Report => ({
   model: 'linear', period: {}, group: 'source', windowDays: 90, currency: 'RUB', modelLabel: 'Linear', stages: ['=stage'],
   rows: keys.map((k) => row(k)), totals: row('(total)'), ms: 0,
-  resolution: { run: 1, finishedAt: '2026-03-01T00:00:00Z', ageSeconds: 0, current: true, refreshing: false, waitedMs: 0 },
+  resolution: { generation: 1, run: 1, finishedAt: '2026-03-01T00:00:00Z', ageSeconds: 0, current: true, refreshing: false, waitedMs: 0 },
 });
 
 describe('report outputs', () => {

@@ -31,7 +31,7 @@ const row = (key: string, over: Partial<ReportRow> = {}): ReportRow => ({
 const report = (rows: ReportRow[], over: Partial<Report> = {}): Report => ({
   model: 'linear', period: { from: '2026-03-01', to: '2026-03-31' }, group: 'channel', windowDays: 90, currency: 'RUB', modelLabel: 'Linear',
   stages: ['lead'], rows, totals: row('(total)', { revenue_minor: rows.reduce((s, r) => s + r.revenue_minor, 0), visits: rows.reduce((s, r) => s + r.visits, 0) }), ms: 0,
-  resolution: { run: 1, finishedAt: '2026-03-31T10:00:00Z', ageSeconds: 600, current: true, refreshing: false, waitedMs: 0 },
+  resolution: { generation: 1, run: 1, finishedAt: '2026-03-31T10:00:00Z', ageSeconds: 600, current: true, refreshing: false, waitedMs: 0 },
   ...over,
 });
 
@@ -199,7 +199,7 @@ describe('report page', () => {
   });
 
   it('says the resolution sentence in each language, the English one as the CLI does', () => {
-    const r = { run: 3, finishedAt: '2026-03-31T10:00:00Z', ageSeconds: 600, current: false, refreshing: true, waitedMs: 0 };
+    const r = { generation: 3, run: 3, finishedAt: '2026-03-31T10:00:00Z', ageSeconds: 600, current: false, refreshing: true, waitedMs: 0 };
     expect(WORDS.en.resolution(r)).toBe(resolutionNote(r));
     expect(resolutionNote(r)).toBe('Identities resolved 2026-03-31 10:00:00 UTC (10 min ago): hits, deals or links arrived since and a refresh is running; ask again shortly for figures that include them.');
     expect(WORDS.ru.resolution({ ...r, current: true, refreshing: false, waitedMs: 1500 })).toBe(

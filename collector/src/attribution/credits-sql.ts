@@ -24,6 +24,7 @@ import { DEFAULT_REPORT_MONEY, type ReportMoney } from '../currency/rate.js';
 import { inReportCurrencySql } from '../currency/sql.js';
 import { MAX_WINDOW_DAYS } from './resolve.js';
 import { MODELS, type ModelName } from './models.js';
+import { inSnapshot, type Snapshot } from './snapshot.js';
 
 /** ⌊a / b⌋ of Int64s, b > 0 (intDiv truncates toward zero). */
 const floorDiv = (a: string, b: string) => `(intDiv(${a}, ${b}) - (modulo(${a}, ${b}) < 0))`;
@@ -49,10 +50,10 @@ function splitBounds(exact: boolean): string {
 export type Period = { from?: string | undefined; to?: string | undefined };
 
 /**
- * `run`: the identity resolution to read (a report names the one it used); the newest when left out (the views).
+ * `snapshot`: the identity resolution to read (a report names the one it used); the newest when left out (the views).
  * `money`: the report currency and fixed rates (REPORT_CURRENCY, REPORT_RATES).
  */
-export type CreditsQuery = { db: string; model: ModelName; windowDays: number; period?: Period; run?: number | undefined; money?: ReportMoney };
+export type CreditsQuery = { db: string; model: ModelName; windowDays: number; period?: Period; snapshot?: Snapshot | undefined; money?: ReportMoney };
 
 const CONVERSION = 'conv_key, conv_kind, conv_ts, deal_source, deal_id, outcome, stage, stages_passed, lost_from_stage, amount_minor, currency';
 
@@ -82,21 +83,16 @@ export function periodWhere(col: string, p: Period | undefined, widenBackSeconds
   return parts.length ? parts.join(' AND ') : '1';
 }
 
-/** `run = …`: the given identity resolution, or the newest finished one. */
-function runIs(db: string, run?: number): string {
-  return `run = ${run === undefined ? `(SELECT max(run) FROM ${ident(db)}.attribution_runs)` : num(run)}`;
-}
-
 /** The conversions of an identity resolution (the newest finished one by default). */
-export function conversionsFrom(db: string, run?: number): string {
-  return `${ident(db)}.attribution_conversions WHERE ${runIs(db, run)}`;
+export function conversionsFrom(db: string, snapshot?: Snapshot): string {
+  return `${ident(db)}.attribution_conversions WHERE ${inSnapshot(db, snapshot)} AND removed = 0`;
 }
 
 export function creditsSql(q: CreditsQuery): string {
   const d = ident(q.db);
   const windowSec = Math.round(q.windowDays * 86400);
   if (!(windowSec > 0) || q.windowDays > MAX_WINDOW_DAYS) throw new TypeError(`look-back window must be 1 to ${MAX_WINDOW_DAYS} days: ${q.windowDays}`);
-  const convs = conversionsFrom(q.db, q.run);
+  const convs = conversionsFrom(q.db, q.snapshot);
   const inPeriod = periodWhere('conv_ts', q.period);
   const weights = MODELS[q.model].weights();
   return `
@@ -120,7 +116,7 @@ FROM (
   FROM (${conversionsInReportCurrency(q.db, q.money ?? DEFAULT_REPORT_MONEY, `${convs} AND ${inPeriod}`)}) AS cv ANY LEFT JOIN (
     SELECT conv_key, arraySort(groupArray(tuple(ts, ts_ms, channel, source, medium, campaign, event_id))) AS t
     FROM ${d}.attribution_touches
-    WHERE ${runIs(q.db, q.run)} AND ${inPeriod} AND ts >= conv_ts - ${windowSec}
+    WHERE ${inSnapshot(q.db, q.snapshot)} AND ${inPeriod} AND ts >= conv_ts - ${windowSec}
     GROUP BY conv_key
   ) AS tch USING conv_key
 ) ARRAY JOIN chs AS channel, srcs AS source, meds AS medium, camps AS campaign, tss AS touch_ts, ws AS share, credits AS credit_minor`;

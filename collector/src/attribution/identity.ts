@@ -26,7 +26,8 @@ export type LinkRow = { kind_a: string; id_a: string; kind_b: string; id_b: stri
 /** A tracker visitor id and a GA / Metrika id its hits carried. */
 export type HitIdRow = { visitor_id: string; ga_cid: string; ym_uid: string };
 export type LeadRow = { visitor_id: string; ts: number };
-export type ResolveInput = { deals: DealIds[]; links: LinkRow[]; hitIds: HitIdRow[]; leads: LeadRow[] };
+/** `ids`: ids to keep in the graph even without an edge (incremental.ts: every id of a touched component). */
+export type ResolveInput = { deals: DealIds[]; links: LinkRow[]; hitIds: HitIdRow[]; leads: LeadRow[]; ids?: { kind: string; id: string }[] };
 
 export type Conversion = {
   conv_key: string;
@@ -37,8 +38,19 @@ export type Conversion = {
   visitor_ids: string[];
 };
 
+/** An id of the graph and its component (a number of this resolution). */
+export type GraphId = { kind: string; id: string; comp: number };
+
 /** The conversions (every deal given, and form leads of people without a deal) with their visitor ids. */
 export function resolveConversions(input: ResolveInput): Conversion[] {
+  return resolveGraph(input).conversions.map(({ comp: _, ...c }) => c);
+}
+
+/**
+ * resolveConversions, with every id of the graph and its component: an incremental
+ * resolution (incremental.ts) finds the components a change touches by its ids.
+ */
+export function resolveGraph(input: ResolveInput): { conversions: (Conversion & { comp: number })[]; ids: GraphId[] } {
   const uf = new UnionFind();
   // Visitor ids are case-insensitive (the collector stores them upper case).
   const visitor = (id: string) => uf.id('visitor', id.toUpperCase());
@@ -55,6 +67,7 @@ export function resolveConversions(input: ResolveInput): Conversion[] {
     return me;
   });
   for (const l of input.links) uf.union(at(l.kind_a, l.id_a), at(l.kind_b, l.id_b));
+  for (const i of input.ids ?? []) at(i.kind, i.id);
   for (const h of input.hitIds) {
     const v = visitor(h.visitor_id);
     if (h.ga_cid) uf.union(v, uf.id('ga', h.ga_cid));
@@ -79,18 +92,21 @@ export function resolveConversions(input: ResolveInput): Conversion[] {
   }
   for (const list of visitors.values()) list.sort();
   const none: string[] = [];
-  const out: Conversion[] = input.deals.map((d, n) => ({
+  const out: (Conversion & { comp: number })[] = input.deals.map((d, n) => ({
     conv_key: d.conv_key,
     conv_kind: 'deal',
     conv_ts: d.created,
     visitor_ids: visitors.get(dealRoots[n]!) ?? none,
+    comp: dealRoots[n]!,
   }));
   // A form lead counts on its own only when its person has no deal: otherwise the deal is that lead.
   const withDeal = new Set(dealRoots);
   for (const [r, ts] of leadTs) {
     if (withDeal.has(r)) continue;
     const ids = visitors.get(r) ?? none;
-    out.push({ conv_key: `lead:${ids[0] ?? r}`, conv_kind: 'lead', conv_ts: ts, visitor_ids: ids });
+    out.push({ conv_key: `lead:${ids[0] ?? r}`, conv_kind: 'lead', conv_ts: ts, visitor_ids: ids, comp: r });
   }
-  return out;
+  const ids: GraphId[] = [];
+  for (const kind of uf.kinds()) for (const [id, i] of uf.ofKind(kind)) ids.push({ kind, id, comp: uf.find(i) });
+  return { conversions: out, ids };
 }

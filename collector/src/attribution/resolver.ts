@@ -17,7 +17,9 @@
 // down by it, and a report that waits fills the resolution's pauses (union-find
 // in Node) with its other reads instead of slowing the resolution down.
 import { knownSettings, type ClickHouseClient, type ClickHouseSettings } from '../clickhouse/client.js';
-import { newestRun, readFingerprint, resolveNow, type Run, type Steps } from './resolve.js';
+import { resolveIncrementally, type FullReason } from './incremental.js';
+import { resolveNow, type Steps } from './resolve.js';
+import { newestRun, readFingerprint, type Run } from './runs.js';
 
 /** ClickHouse `priority`: 1 is the highest. */
 const PRIORITIES = {
@@ -30,6 +32,8 @@ type Priorities = Record<keyof typeof PRIORITIES, ClickHouseSettings>;
 
 /** What a report says about the resolution behind it. */
 export type ResolutionStatus = {
+  /** The snapshot read (snapshot.ts): the full resolution that started its generation, and its newest run. */
+  generation: number;
   run: number;
   /** When it finished, ISO 8601 UTC. */
   finishedAt: string;
@@ -48,7 +52,20 @@ export type ResolverOptions = {
   onError?: (err: unknown) => void;
   /** CLICKHOUSE_CLUSTER: the resolution's SQL in its cluster form (resolve.ts). */
   cluster?: string;
+  /**
+   * ATTRIBUTION_FULL_HOURS: a generation older than this is replaced by a full
+   * resolution (its superseded rows go, and anything a run could not see by
+   * arrival time is read again). 0: every run is full.
+   */
+  fullEveryHours?: number;
+  /** How long a hit may wait before it is stored, and still be read by the next incremental run (resolve.ts, LATE_SECONDS). */
+  lateSeconds?: number;
+  /** Told of every run made: full or incremental, and why full when an incremental one was possible. */
+  onRun?: (run: Run & { steps?: Steps }, fullBecause?: FullReason | 'no_generation' | 'generation_age') => void;
 };
+
+/** ATTRIBUTION_FULL_HOURS by default. */
+export const DEFAULT_FULL_EVERY_HOURS = 24;
 
 type Job = { startedAt: number; done: Promise<Run & { steps?: Steps }> };
 
@@ -153,11 +170,29 @@ export class Resolver {
     return job;
   }
 
-  /** A refresh: nothing to do when the newest run already read these inputs. */
+  /**
+   * A refresh: nothing to do when the newest run already read these inputs;
+   * else an incremental run on top of it, or a full one when there is no
+   * generation yet, it is older than fullEveryHours, or the incremental run
+   * cannot follow what changed.
+   */
   private async resolve(known: string | undefined, priority: keyof Priorities): Promise<Run & { steps?: Steps }> {
-    const [fingerprint, last] = await Promise.all([known ?? readFingerprint(this.client, this.db), known ? null : newestRun(this.client, this.db)]);
+    const [fingerprint, last] = await Promise.all([known ?? readFingerprint(this.client, this.db), newestRun(this.client, this.db)]);
     if (last && last.fingerprint === fingerprint) return last;
-    return resolveNow(this.client, this.db, fingerprint, (await this.knownPriorities())[priority], this.options.cluster ?? '');
+    const settings = (await this.knownPriorities())[priority];
+    const cluster = this.options.cluster ?? '';
+    const full = async (why: FullReason | 'no_generation' | 'generation_age') => {
+      const run = await resolveNow(this.client, this.db, fingerprint, settings, cluster, this.options.lateSeconds);
+      this.options.onRun?.(run, why);
+      return run;
+    };
+    if (!last) return full('no_generation');
+    const maxAge = (this.options.fullEveryHours ?? DEFAULT_FULL_EVERY_HOURS) * 3600;
+    if (maxAge <= 0 || last.startedAt - last.generationStartedAt + last.ageSeconds >= maxAge) return full('generation_age');
+    const run = await resolveIncrementally(this.client, this.db, last, fingerprint, settings, cluster, this.options.lateSeconds);
+    if ('full' in run) return full(run.full);
+    this.options.onRun?.(run);
+    return run;
   }
 
   /** Priorities only if the server knows the setting (an unknown setting fails the query); asked once. */
@@ -174,6 +209,7 @@ export class Resolver {
 
   private status(run: Run, current: boolean, waitedMs: number): ResolutionStatus {
     return {
+      generation: run.generation,
       run: run.run,
       finishedAt: `${run.finishedAt.replace(' ', 'T')}Z`,
       ageSeconds: run.ageSeconds,

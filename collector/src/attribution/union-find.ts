@@ -25,6 +25,11 @@ export class UnionFind {
     return i;
   }
 
+  /** Every kind of id held. */
+  kinds(): string[] {
+    return [...this.index.keys()];
+  }
+
   /** The values of one kind and their id numbers. */
   ofKind(kind: string): IterableIterator<[string, number]> {
     return (this.index.get(kind) ?? new Map<string, number>()).entries();

@@ -9,10 +9,14 @@ import { conversionsFrom, creditsSql } from './credits-sql.js';
 import { MODEL_NAMES } from './models.js';
 import type { ReportMoney } from '../currency/rate.js';
 
+/** The columns of a conversion an analyst reads (the run that wrote it, without its generation and removal mark). */
+const CONVERSION_COLUMNS = `run, conv_key, conv_kind, conv_ts, deal_source, deal_id, outcome, stage, stages_passed, lost_from_stage,
+  amount_minor, revenue_minor, currency, closed_at, visitor_ids`;
+
 export function viewStatements(db: string, windowDays: number, money?: ReportMoney): { name: string; sql: string }[] {
   const d = ident(db);
   return [
-    { name: `${d}.attribution_conversions_current`, sql: `SELECT * FROM ${conversionsFrom(db)}` },
+    { name: `${d}.attribution_conversions_current`, sql: `SELECT ${CONVERSION_COLUMNS} FROM ${conversionsFrom(db)}` },
     ...MODEL_NAMES.map((model) => ({ name: `${d}.attribution_credits_${model}`, sql: creditsSql({ db, model, windowDays, money }) })),
   ];
 }

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/registry.js';
 import { fileName } from '../spill/files.js';
-import type { Spill } from '../spill/spill.js';
+import type { Spill, SpillBacklog } from '../spill/spill.js';
 import { batchOf, blockHeader, journalText, type JournalBlock, type Tables } from '../spill/tables.js';
 import { exclude, type JournalEntry } from './entry.js';
 import { fdatasyncAsync, Gathering, writeAll, writeAllSync } from './group-commit.js';
@@ -74,6 +74,21 @@ export class JournalBuffer {
   /** Rows acknowledged and not yet in ClickHouse or the spill. */
   get pending(): number {
     return this.queuedRows;
+  }
+
+  /** The journal's directory (SPOOL_DIR), where the spool files are written too. */
+  get dir(): string {
+    return this.o.dir;
+  }
+
+  /** Closed (shutting down): hits are refused from now on. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** What waits in the spill for a replay (spill/spill.ts). */
+  spillBacklog(): Promise<SpillBacklog> {
+    return this.o.spill.backlog();
   }
 
   /**

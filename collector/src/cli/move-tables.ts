@@ -24,7 +24,7 @@ import { ident, str } from '../clickhouse/sql.js';
  * 0055 drop them for the same reason). Copying them would only carry runs that
  * the next resolution replaces.
  */
-export const DERIVED = new Set(['attribution_members', 'attribution_conversions', 'attribution_touches', 'attribution_runs']);
+export const DERIVED = new Set(['attribution_members', 'attribution_conversions', 'attribution_touches', 'attribution_ids', 'attribution_runs']);
 
 /** The migrations' own record, which the server keeps for itself (its migrations ran there). */
 export const SCHEMA_MIGRATIONS = 'schema_migrations';

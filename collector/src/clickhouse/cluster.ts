@@ -38,6 +38,7 @@ export const SHARDING_KEYS: Record<string, string> = {
   attribution_runs: 'run',
   attribution_touches: 'cityHash64(conv_key)',
   attribution_members: 'cityHash64(visitor_id)',
+  attribution_ids: 'cityHash64(id)',
   costs: 'cityHash64(day, source, medium, campaign)',
   identity_key: 'cityHash64(key)',
   exchange_rates: 'cityHash64(base, currency, day)',

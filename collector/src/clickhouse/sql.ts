@@ -39,3 +39,13 @@ export function toDateTimeString(at: Date | number): string {
   const d = typeof at === 'number' ? new Date(at) : at;
   return d.toISOString().slice(0, 19).replace('T', ' ');
 }
+
+/** String literals for `IN (…)`. */
+export function strList(values: string[]): string {
+  return values.map(str).join(', ');
+}
+
+/** `list` in slices of `size`, so an `IN (…)` list stays well under the server's max_query_size (256 KiB). */
+export function slices<T>(list: T[], size = 1000): T[][] {
+  return Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
+}

@@ -21,6 +21,9 @@ export type SqlOutcome = (typeof SQL_OUTCOMES)[number];
 export const OUTBOUND_OUTCOMES = ['queued', 'sent', 'retried', 'failed', 'too_old'] as const;
 export type OutboundOutcome = (typeof OUTBOUND_OUTCOMES)[number];
 
+/** Where spilled batches wait: the spool directory, or Redis's list. */
+export const SPILL_PLACES = ['disk', 'redis'] as const;
+
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'throughline_' });
@@ -98,6 +101,24 @@ export function createMetrics() {
     registers: [registry],
   });
   const buffered = new Gauge({ name: 'throughline_rows_buffered', help: 'Rows acknowledged and not yet in ClickHouse or the spill', registers: [registry] });
+  // Set by the health probe (health/probe.ts) every few seconds and by each /readyz and /healthz.
+  const clickhouseUp = new Gauge({ name: 'throughline_clickhouse_up', help: 'ClickHouse answered the last health check (1) or not (0)', registers: [registry] });
+  const redisUp = new Gauge({ name: 'throughline_redis_up', help: 'Redis answered the last health check (1) or not (0)', registers: [registry] });
+  const spillBacklogBatches = new Gauge({
+    name: 'throughline_spill_backlog_batches',
+    help: 'Spilled batches waiting for a replay, by where: disk (spool files this collector replays), redis (the shared list, alike on every collector sharing the Redis; its last known length while Redis is down)',
+    labelNames: ['where'] as const,
+    registers: [registry],
+  });
+  const spillBacklogBytes = new Gauge({
+    name: 'throughline_spill_backlog_bytes',
+    help: 'Bytes of the spool files waiting for a replay on this collector (where="disk")',
+    labelNames: ['where'] as const,
+    registers: [registry],
+  });
+  // Present from the start at 0: an empty backlog is a value, not a missing series.
+  for (const where of SPILL_PLACES) spillBacklogBatches.set({ where }, 0);
+  spillBacklogBytes.set({ where: 'disk' }, 0);
   const byKind = new Map<string, { inc(): void }>();
   const acceptedOf = (kind: string) => {
     let c = byKind.get(kind);
@@ -107,5 +128,17 @@ export function createMetrics() {
     }
     return c;
   };
-  return { registry, accepted, acceptedOf, dropped, fieldsDropped, inserted, insertFailures, spilled, replayed, rejected, buffered, crmUnusable, sqlQueries, outbound, outboundUnsent, outboundPending };
+  const resolutions = new Counter({
+    name: 'throughline_identity_resolutions_total',
+    help: 'Identity resolutions made, by kind (full, incremental) and, for a full one, why: no_generation, generation_age (ATTRIBUTION_FULL_HOURS), late_rows, deleted_rows, too_wide',
+    labelNames: ['kind', 'why'] as const,
+    registers: [registry],
+  });
+  const resolutionSeconds = new Gauge({
+    name: 'throughline_identity_resolution_seconds',
+    help: 'How long the last identity resolution of each kind took',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  return { registry, resolutions, resolutionSeconds, accepted, acceptedOf, dropped, fieldsDropped, inserted, insertFailures, spilled, replayed, rejected, buffered, clickhouseUp, redisUp, spillBacklogBatches, spillBacklogBytes, crmUnusable, sqlQueries, outbound, outboundUnsent, outboundPending };
 }

@@ -9,6 +9,7 @@
 // the same for both, only the column differs.
 import { queryRows, type ClickHouseClient } from '../clickhouse/client.js';
 import { str } from '../clickhouse/sql.js';
+import { inSnapshot } from '../attribution/snapshot.js';
 
 /** A deal without an id of its own: `subject` is `<source>:<deal_id>`, `visitorId` its own ('' when none). */
 export type Asking = { subject: string; visitorId: string };
@@ -35,7 +36,7 @@ export async function graphClientIds(ch: ClickHouseClient, deals: Asking[], colu
       queryRows<{ conv_key: string; visitor_id: string }>(
         ch,
         `SELECT conv_key, visitor_id FROM attribution_members
-         WHERE run = (SELECT max(run) FROM attribution_runs) AND conv_key IN (${list}) AND visitor_id != ''`,
+         WHERE ${inSnapshot('')} AND conv_key IN (${list}) AND visitor_id != ''`,
       ),
   );
   for (const m of members) visitors.get(m.conv_key.slice('deal:'.length))?.add(m.visitor_id);

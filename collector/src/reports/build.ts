@@ -129,7 +129,7 @@ export async function buildReports(resolver: Resolver, asks: ReportOptions[], fr
   const perAsk = asks.map(async (o): Promise<Reads> => {
     const q = { db, ...o, money };
     const [credits, [traffic], costs] = await Promise.all([
-      found.then(([r, s]) => read<CreditAgg>(creditsReportSql({ ...q, run: r.run }, s.map((x) => x.stage)))),
+      found.then(([r, s]) => read<CreditAgg>(creditsReportSql({ ...q, snapshot: { generation: r.generation, run: r.run } }, s.map((x) => x.stage)))),
       read<TrafficRow>(trafficSql(q)),
       read<CostAgg>(costsSql(q)),
     ]);

@@ -8,6 +8,7 @@
 // currency (an amount without a rate) apart, as parallel arrays.
 //   stages   the funnel's stage names, in order
 // and, for the page's empty states, whether anything is stored at all (stored).
+import type { Snapshot } from '../attribution/snapshot.js';
 import { creditsSql, periodWhere, UNATTRIBUTED, type Period } from '../attribution/credits-sql.js';
 import type { ModelName } from '../attribution/models.js';
 import { dateTime, ident, str } from '../clickhouse/sql.js';
@@ -30,8 +31,8 @@ export function keySql(group: Group, timeCol: string): string {
   return `if(campaign = '${UNATTRIBUTED}', campaign, concat(source, ' / ', if(campaign = '', '(none)', campaign)))`;
 }
 
-/** `run`: the identity resolution the credits read (credits-sql.ts); `money`: the report currency and fixed rates. */
-export type ReportQuery = { db: string; model: ModelName; windowDays: number; period: Period; group: Group; run?: number; money?: ReportMoney };
+/** `snapshot`: the identity resolution the credits read (credits-sql.ts); `money`: the report currency and fixed rates. */
+export type ReportQuery = { db: string; model: ModelName; windowDays: number; period: Period; group: Group; snapshot?: Snapshot; money?: ReportMoney };
 
 /**
  * `amount` (per key and `currency`, one row each, from `from`) summed per key: the

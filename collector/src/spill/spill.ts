@@ -10,7 +10,7 @@
 // replay. Should a row still arrive twice (an insert whose answer was lost),
 // every row carries its client event id: the tables fold repeats
 // (ReplacingMergeTree) and reports count by event id.
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -48,6 +48,14 @@ export function spilledTables(item: Buffer): Tables {
   const old = JSON.parse(item.toString('utf8')) as Record<string, string[]>;
   return Object.fromEntries(Object.entries(old).map(([table, rows]) => [table, bodyOf(rows)]));
 }
+
+/**
+ * What waits for a replay: the spool files this collector replays (its own
+ * spooled batches, and every file of an instance that died on its directory)
+ * with their bytes, and the batches in the Redis list, which every collector
+ * sharing the Redis sees alike (null: Redis did not answer).
+ */
+export type SpillBacklog = { diskBatches: number; diskBytes: number; redisBatches: number | null };
 
 export class Spill {
   /** ClickHouse refused the last insert: new batches go straight to the spill until a replay succeeds. */
@@ -204,6 +212,22 @@ export class Spill {
       }
       throw err;
     }
+  }
+
+  /** The backlog as the next replay pass would find it (one directory listing and one LLEN). */
+  async backlog(): Promise<SpillBacklog> {
+    let diskBatches = 0;
+    let diskBytes = 0;
+    for (const f of replayable(this.o.dir, this.o.pid, this.o.start)) {
+      try {
+        diskBytes += statSync(join(this.o.dir, f.name)).size;
+        diskBatches++;
+      } catch {
+        // replayed and removed between the listing and the stat: not waiting any more
+      }
+    }
+    const redisBatches = await this.o.redis.llen(REDIS_KEY).catch(() => null);
+    return { diskBatches, diskBytes, redisBatches };
   }
 
   stop(): void {

@@ -10,6 +10,7 @@
 // ties nothing.
 import { queryRows, type ClickHouseClient } from '../../clickhouse/client.js';
 import { str } from '../../clickhouse/sql.js';
+import { inSnapshot } from '../../attribution/snapshot.js';
 import type { DealNow } from './decide.js';
 import type { Visit } from './visits.js';
 
@@ -63,7 +64,7 @@ export async function tiedDeals(ch: ClickHouseClient, sources: string[], visits:
     const rows = await queryRows<{ visitor_id: string; conv_key: string }>(
       ch,
       `SELECT DISTINCT visitor_id, conv_key FROM attribution_members
-       WHERE run = (SELECT max(run) FROM attribution_runs) AND visitor_id IN (${inList(list)}) AND startsWith(conv_key, ${str(DEAL_KEY)})`,
+       WHERE ${inSnapshot('')} AND visitor_id IN (${inList(list)}) AND startsWith(conv_key, ${str(DEAL_KEY)})`,
     );
     for (const r of rows) {
       const subject = r.conv_key.slice(DEAL_KEY.length);
