@@ -104,7 +104,7 @@ describe('incremental identity resolution', () => {
     const last = (await newestRun(db.client, db.name))!;
     const fingerprint = await readFingerprint(db.client, db.name);
     const inc = await resolveIncrementally(db.client, db.name, last, fingerprint, {}, '', 0);
-    if ('full' in inc) throw new Error(`${step}: a full resolution was needed (${inc.full})`);
+    if ('full' in inc) throw new Error(`${step}: a full resolution was needed (${inc.full}: ${inc.detail ?? ''})`);
     expect(inc).toMatchObject({ kind: 'incremental', generation: last.generation });
     const full = await resolveNow(db.client, db.name, fingerprint, {}, '', 0);
     const [a, b] = [await state(inc), await state(full)];

@@ -22,7 +22,7 @@
 import { queryRows as rows, type ClickHouseClient, type ClickHouseSettings } from '../clickhouse/client.js';
 import { ident, num, slices, str, strList, toDateTimeString } from '../clickhouse/sql.js';
 import { resolveGraph, type DealIds, type HitIdRow, type LeadRow, type LinkRow } from './identity.js';
-import { currentDeals, DEAL_ID_COLUMNS, LATE_SECONDS, newRunId, writeRun, type Steps } from './resolve.js';
+import { currentDeals, DEAL_ID_COLUMNS, LATE_SECONDS, newRunId, serverNow, writeRun, type Steps } from './resolve.js';
 import { grewSince, inputTables, lateCounts, lateCountsSql, recordRun, type LateColumns, type Run } from './runs.js';
 import { finishedRunsSql, inSnapshot, type Snapshot } from './snapshot.js';
 
@@ -76,18 +76,21 @@ export async function resolveIncrementally(
   settings: ClickHouseSettings = {},
   cluster = '',
   lateSeconds = LATE_SECONDS,
-): Promise<(Run & { steps: Steps }) | { full: FullReason }> {
+): Promise<(Run & { steps: Steps }) | { full: FullReason; detail?: string }> {
   const t0 = performance.now();
+  // Named at the start: runs of several collectors at once are ordered as they read, so the newest reading wins.
+  const run = newRunId();
   const d = ident(db);
   const base: Snapshot = { generation: last.generation, run: last.run };
   const read = <T>(sql: string) => rows<T>(client, sql, settings);
   const tables = inputTables(cluster !== '');
-  const [clock] = await read<{ now: number; mutations: string } & LateColumns>(
-    `SELECT toUInt32(now()) AS now, ${lateCountsSql(db, `toDateTime(${num(last.lateFrom)})`, `now() - ${num(lateSeconds)}`)},
+  const now = await serverNow(client, settings);
+  const [clock] = await read<{ mutations: string } & LateColumns>(
+    `SELECT ${lateCountsSql(db, `toDateTime(${num(last.lateFrom)})`, `toDateTime(${num(now - lateSeconds)})`)},
        (SELECT count() FROM system.mutations WHERE database = ${str(db)} AND table IN (${strList(tables)}) AND create_time >= toDateTime(${num(last.startedAt)})) AS mutations`,
   );
   const [then, next] = lateCounts(clock!);
-  if (grewSince(last.lateCounts, then!)) return { full: 'late_rows' };
+  if (grewSince(last.lateCounts, then!)) return { full: 'late_rows', detail: `rows (hits/deals/links) received before ${last.lateFrom}: ${last.lateCounts} then, ${then} now` };
   if (Number(clock!.mutations) > 0) return { full: 'deleted_rows' };
   const since = `toDateTime(${num(last.lateFrom)})`;
   const [newDeals, newLinks, newHits] = await Promise.all([
@@ -248,22 +251,21 @@ export async function resolveIncrementally(
   }
   const converting = new Set(graph.conversions.map((c) => c.comp));
   const ids = [...byComp].filter(([comp, c]) => c.known || c.visitors > 1 || converting.has(comp)).flatMap(([, c]) => c.ids);
-  const now = new Set(graph.conversions.map((c) => c.conv_key));
-  const removed = [...before].filter((k) => !now.has(k));
+  const after = new Set(graph.conversions.map((c) => c.conv_key));
+  const removed = [...before].filter((k) => !after.has(k));
   const t2 = performance.now();
 
   // 5. Write and record.
-  const run = newRunId();
   const at = { generation: base.generation, run };
   const { write, join } = await writeRun(client, db, at, { conversions: graph.conversions, ids, removed }, settings, true, cluster !== '');
   const done = {
     ...at,
     kind: 'incremental' as const,
     fingerprint,
-    conversions: last.conversions - before.size + now.size,
+    conversions: last.conversions - before.size + after.size,
     finishedAt: toDateTimeString(Date.now()),
-    startedAt: clock!.now,
-    lateFrom: clock!.now - lateSeconds,
+    startedAt: now,
+    lateFrom: now - lateSeconds,
     lateCounts: next!,
   };
   await recordRun(client, db, done);

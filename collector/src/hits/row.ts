@@ -54,7 +54,7 @@ const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '
 const escapeChar = (c: string) => TSV_ESCAPES[c]!;
 
 /** A free-text field of a TabSeparated line. */
-function tsv(s: string): string {
+export function tsv(s: string): string {
   return TSV_SPECIAL.test(s) ? s.replace(TSV_SPECIALS, escapeChar) : s;
 }
 
