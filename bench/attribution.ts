@@ -206,6 +206,18 @@ function summary(r: Awaited<ReturnType<typeof buildReport>>): string {
   return `visits ${t.visits}, visitors ${t.visitors}, leads ${t.leads.toFixed(2)}, revenue ${t.revenue_minor.toFixed(0)}, rows ${digest}`;
 }
 
+/**
+ * One new won deal arriving now, as a CRM delivery stores it: it names visitor `V<7 + 10n>` (who
+ * has visits) and the e-mail `e<6 + 10n>` (which a link ties to another visitor, `load10M`), so its
+ * resolution merges two people. The incremental resolution's benchmarks time what follows it.
+ */
+export function insertNewDeal(ch: ClickHouseClient, id: string, n: number): Promise<unknown> {
+  return ch.command({
+    query: `INSERT INTO ${DB}.deals (source, deal_id, version, changed_at, received_at, created_at, outcome, amount_minor, visitor_id, email_hashes)
+      VALUES ('amo', '${id}', 1, now(), now(), '2026-04-01 00:00:00', 'won', 100, 'V${7 + 10 * n}', ['e${6 + 10 * n}'])`,
+  });
+}
+
 async function timeReports(ch: ClickHouseClient): Promise<void> {
   const resolver = new Resolver(ch, DB);
   const period = { from: '2026-02-01', to: '2026-06-29' };
@@ -282,11 +294,7 @@ async function timeReports(ch: ClickHouseClient): Promise<void> {
   const incremental: number[] = [];
   const incSteps: Steps[] = [];
   const full: number[] = [];
-  const newDeal = (id: string) =>
-    ch.command({
-      query: `INSERT INTO ${DB}.deals (source, deal_id, version, changed_at, received_at, created_at, outcome, amount_minor, visitor_id, email_hashes)
-        VALUES ('amo', '${id}', 1, now(), now(), '2026-04-01 00:00:00', 'won', 100, 'V${7 + 10 * incremental.length}', ['e${6 + 10 * incremental.length}'])`,
-    });
+  const newDeal = (id: string) => insertNewDeal(ch, id, incremental.length);
   for (let i = 0; i < RUNS; i++) {
     await newDeal(`inc-${i}`);
     const [t, run] = await timed(() => resolver.refresh());

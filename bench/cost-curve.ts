@@ -29,7 +29,7 @@ import { installViews } from '../collector/src/attribution/views.js';
 import { Resolver } from '../collector/src/attribution/resolver.js';
 import type { Steps } from '../collector/src/attribution/resolve.js';
 import { buildReport } from '../collector/src/reports/build.js';
-import { DB, cfg, load, load10M, median, mergesDone, timed } from './attribution.js';
+import { DB, cfg, insertNewDeal, load, load10M, median, mergesDone, timed } from './attribution.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SIZE_LIST = (process.env.BENCH_SIZES ?? '1000000,3000000,10000000,30000000').split(',');
@@ -178,10 +178,7 @@ async function childMeasure(what: 'resolve' | 'cold' | 'incremental'): Promise<P
   for (let i = 0; i < RUNS; i++) {
     if (what === 'incremental') {
       // One new deal naming a visitor who has visits, and an e-mail a link ties to another visitor.
-      await ch.command({
-        query: `INSERT INTO ${DB}.deals (source, deal_id, version, changed_at, received_at, created_at, outcome, amount_minor, visitor_id, email_hashes)
-          VALUES ('amo', 'new-${i}', 1, now(), now(), '2026-04-01 00:00:00', 'won', 100, 'V${1007 + 10 * i}', ['e${1006 + 10 * i}'])`,
-      });
+      await insertNewDeal(ch, `new-${i}`, 100 + i);
       const [t, run] = await timed(() => resolver.refresh());
       if (run.kind !== 'incremental' || !run.steps) throw new Error(`the resolution after one new deal was ${run.kind}`);
       times.push(t);

@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, freshDatabase, type TestDatabase } from '../helpers/clickhouse.js';
 import { freePort, startCollector, type RunningCollector } from '../helpers/collector.js';
-import { CLICKHOUSE_URL, EMBEDDED_ENGINE, REDIS_URL } from '../helpers/env.js';
+import { CLICKHOUSE_URL, REDIS_URL } from '../helpers/env.js';
 import { metricsText } from '../helpers/metrics-text.js';
 
 /** A TCP relay from a port of its own to `target`, which can be closed (every connection cut) and opened again on the same port. */
@@ -64,8 +64,7 @@ async function json(url: string): Promise<{ status: number; body: Record<string,
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }
 
-// The outage is of a ClickHouse server; the embedded engine is down only when the collector is.
-describe.skipIf(EMBEDDED_ENGINE).each([
+describe.each([
   { spill: 'never', where: 'disk' },
   { spill: 'always', where: 'redis' },
 ] as const)('a ClickHouse outage, batches spilled to $where', ({ spill, where }) => {

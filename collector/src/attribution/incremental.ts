@@ -20,10 +20,10 @@
 // everything would give for it. Every id of a touched component is written again
 // under a new component, so a component is either wholly current or wholly replaced.
 import { queryRows as rows, type ClickHouseClient, type ClickHouseSettings } from '../clickhouse/client.js';
-import { ident, num, slices, str, strList, toDateTimeString } from '../clickhouse/sql.js';
+import { ident, num, slices, strList, toDateTimeString } from '../clickhouse/sql.js';
 import { resolveGraph, type DealIds, type HitIdRow, type LeadRow, type LinkRow } from './identity.js';
-import { currentDeals, DEAL_ID_COLUMNS, LATE_SECONDS, newRunId, serverNow, writeRun, type Steps } from './resolve.js';
-import { grewSince, inputTables, lateCounts, lateCountsSql, recordRun, type LateColumns, type Run } from './runs.js';
+import { currentDeals, DEAL_ID_COLUMNS, LATE_SECONDS, newRunId, startClock, visitorsHitsWhere, writeRun, type Steps } from './resolve.js';
+import { grewSince, mutationsSql, recordRun, type Run } from './runs.js';
 import { finishedRunsSql, inSnapshot, type Snapshot } from './snapshot.js';
 
 /** Rounds of widening before a full resolution is made instead (a long chain found one step at a time). */
@@ -83,15 +83,13 @@ export async function resolveIncrementally(
   const d = ident(db);
   const base: Snapshot = { generation: last.generation, run: last.run };
   const read = <T>(sql: string) => rows<T>(client, sql, settings);
-  const tables = inputTables(cluster !== '');
-  const now = await serverNow(client, settings);
-  const [clock] = await read<{ mutations: string } & LateColumns>(
-    `SELECT ${lateCountsSql(db, `toDateTime(${num(last.lateFrom)})`, `toDateTime(${num(now - lateSeconds)})`)},
-       (SELECT count() FROM system.mutations WHERE database = ${str(db)} AND table IN (${strList(tables)}) AND create_time >= toDateTime(${num(last.startedAt)})) AS mutations`,
-  );
-  const [then, next] = lateCounts(clock!);
+  const [clock, [deletes]] = await Promise.all([
+    startClock(client, db, settings, lateSeconds, last.lateFrom),
+    read<{ n: string }>(`SELECT ${mutationsSql(db, `toDateTime(${num(last.startedAt)})`)} AS n`),
+  ]);
+  const { now, lateCounts: next, earlierCounts: then } = clock;
   if (grewSince(last.lateCounts, then!)) return { full: 'late_rows', detail: `rows (hits/deals/links) received before ${last.lateFrom}: ${last.lateCounts} then, ${then} now` };
-  if (Number(clock!.mutations) > 0) return { full: 'deleted_rows' };
+  if (Number(deletes!.n) > 0) return { full: 'deleted_rows' };
   const since = `toDateTime(${num(last.lateFrom)})`;
   const [newDeals, newLinks, newHits] = await Promise.all([
     read<DealIds>(currentDeals(d, DEAL_ID_COLUMNS, `(source, deal_id) GLOBAL IN (SELECT source, deal_id FROM ${d}.deals WHERE received_at >= ${since})`, true)),
@@ -228,11 +226,11 @@ export async function resolveIncrementally(
   const visitors = [...part].map(fromKey).filter((i) => i.kind === 'visitor').map((i) => i.id);
   const oldVisitors = [...part].filter((k) => !wasUnknown.has(k)).map(fromKey).filter((i) => i.kind === 'visitor').map((i) => i.id);
   const dealKeys = [...part].map(fromKey).filter((i) => i.kind === 'deal').map((i) => `deal:${i.id}`);
-  // PREWHERE reads the rest of a hit only where those visitors are (a Distributed table leaves it to WHERE).
-  const visitorsIn = (list: string) => (cluster ? `WHERE visitor_id IN (${list}) AND` : `PREWHERE visitor_id IN (${list}) WHERE`);
   const [leads, before] = await Promise.all([
     inSlices(visitors, (list) =>
-      read<LeadRow>(`SELECT visitor_id, toUnixTimestamp(min(ts)) AS ts FROM ${d}.hits ${visitorsIn(list)} kind = 'lead' GROUP BY visitor_id`),
+      read<LeadRow>(
+        `SELECT visitor_id, toUnixTimestamp(min(ts)) AS ts FROM ${d}.hits ${visitorsHitsWhere(`visitor_id IN (${list})`, `kind = 'lead'`, cluster !== '')} GROUP BY visitor_id`,
+      ),
     ),
     conversionsOf(oldVisitors, dealKeys),
   ]);
@@ -266,7 +264,7 @@ export async function resolveIncrementally(
     finishedAt: toDateTimeString(Date.now()),
     startedAt: now,
     lateFrom: now - lateSeconds,
-    lateCounts: next!,
+    lateCounts: next,
   };
   await recordRun(client, db, done);
   return { ...done, ageSeconds: 0, generationStartedAt: last.generationStartedAt, steps: { read: t1 - t0, merge: t2 - t1, write, join } };

@@ -61,8 +61,11 @@ export type ResolverOptions = {
   /** How long a hit may wait before it is stored, and still be read by the next incremental run (resolve.ts, LATE_SECONDS). */
   lateSeconds?: number;
   /** Told of every run made: full or incremental, and why full when an incremental one was possible. */
-  onRun?: (run: Run & { steps?: Steps }, fullBecause?: FullReason | 'no_generation' | 'generation_age') => void;
+  onRun?: (run: Run & { steps?: Steps }, fullBecause?: FullWhy) => void;
 };
+
+/** Why a resolution was full: no generation yet, an old one (fullEveryHours), or what the incremental run could not follow. */
+export type FullWhy = FullReason | 'no_generation' | 'generation_age';
 
 /** ATTRIBUTION_FULL_HOURS by default. */
 export const DEFAULT_FULL_EVERY_HOURS = 24;
@@ -181,7 +184,7 @@ export class Resolver {
     if (last && last.fingerprint === fingerprint) return last;
     const settings = (await this.knownPriorities())[priority];
     const cluster = this.options.cluster ?? '';
-    const full = async (why: FullReason | 'no_generation' | 'generation_age') => {
+    const full = async (why: FullWhy) => {
       const run = await resolveNow(this.client, this.db, fingerprint, settings, cluster, this.options.lateSeconds);
       this.options.onRun?.(run, why);
       return run;

@@ -1,7 +1,7 @@
 // attribution_runs: one row per finished identity resolution. Readers take the
 // newest; a run becomes visible only once recorded here, after all its rows.
 import { queryRows as rows, type ClickHouseClient } from '../clickhouse/client.js';
-import { ident, str, strList } from '../clickhouse/sql.js';
+import { ident, str, strList, toDateTimeString } from '../clickhouse/sql.js';
 import type { Snapshot } from './snapshot.js';
 
 /** A finished resolution as attribution_runs records it. */
@@ -21,9 +21,15 @@ export type Run = Snapshot & {
   lateCounts: string;
 };
 
-/** The tables a resolution reads, whose deletes (mutations) it must notice; on a cluster their replicated tables too. */
-export function inputTables(cluster: boolean): string[] {
-  return ['hits', 'hit_ids', 'deals', 'identity_links'].flatMap((t) => (cluster ? [t, `${t}_local`] : [t]));
+/**
+ * The tables a resolution reads, whose deletes (mutations) it must notice, with their replicated
+ * tables of cluster mode (a name no server holds matches nothing).
+ */
+export const INPUT_TABLES = ['hits', 'hit_ids', 'deals', 'identity_links'].flatMap((t) => [t, `${t}_local`]);
+
+/** Deletes (mutations) made in the input tables, those since `since` (a SQL DateTime) when given. */
+export function mutationsSql(db: string, since?: string): string {
+  return `(SELECT count() FROM system.mutations WHERE database = ${str(db)} AND table IN (${strList(INPUT_TABLES)})${since ? ` AND create_time >= ${since}` : ''})`;
 }
 
 /**
@@ -37,7 +43,7 @@ export function fingerprintSql(db: string): string {
     toString((SELECT count() FROM ${d}.hits)), '/', toString((SELECT max(received_at) FROM ${d}.hits)), '/',
     toString((SELECT count() FROM ${d}.deals)), '/', toString((SELECT max(received_at) FROM ${d}.deals)), '/',
     toString((SELECT count() FROM ${d}.identity_links)), '/', toString((SELECT max(linked_at) FROM ${d}.identity_links)), '/',
-    toString((SELECT count() FROM system.mutations WHERE database = ${str(db)} AND table IN (${strList(inputTables(true))})))) AS f`;
+    toString(${mutationsSql(db)})) AS f`;
 }
 
 export async function readFingerprint(client: ClickHouseClient, db: string): Promise<string> {
@@ -109,7 +115,7 @@ export function grewSince(earlier: string, now: string): boolean {
 }
 
 export async function recordRun(client: ClickHouseClient, db: string, run: Omit<Run, 'ageSeconds' | 'generationStartedAt'>): Promise<void> {
-  const at = (s: number) => new Date(s * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  const at = (s: number) => toDateTimeString(s * 1000);
   await client.insert({
     table: `${ident(db)}.attribution_runs`,
     values: [

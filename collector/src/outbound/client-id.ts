@@ -8,7 +8,7 @@
 // used last. GA4 asks for GA client ids, Metrika for its ClientIDs; the rule is
 // the same for both, only the column differs.
 import { queryRows, type ClickHouseClient } from '../clickhouse/client.js';
-import { str } from '../clickhouse/sql.js';
+import { slices, strList } from '../clickhouse/sql.js';
 import { inSnapshot } from '../attribution/snapshot.js';
 
 /** A deal without an id of its own: `subject` is `<source>:<deal_id>`, `visitorId` its own ('' when none). */
@@ -22,7 +22,7 @@ const PER_QUERY = 1000;
 
 async function inChunks<T>(ids: string[], read: (list: string) => Promise<T[]>): Promise<T[]> {
   const out: T[] = [];
-  for (let i = 0; i < ids.length; i += PER_QUERY) out.push(...(await read(ids.slice(i, i + PER_QUERY).map(str).join(','))));
+  for (const list of slices(ids, PER_QUERY)) out.push(...(await read(strList(list))));
   return out;
 }
 

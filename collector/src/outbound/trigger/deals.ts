@@ -9,7 +9,7 @@
 // The deals are read in their current version: an id an older version carried
 // ties nothing.
 import { queryRows, type ClickHouseClient } from '../../clickhouse/client.js';
-import { str } from '../../clickhouse/sql.js';
+import { slices, str, strList } from '../../clickhouse/sql.js';
 import { inSnapshot } from '../../attribution/snapshot.js';
 import type { DealNow } from './decide.js';
 import type { Visit } from './visits.js';
@@ -20,8 +20,8 @@ export type TiedDeal = DealNow & { source: string; dealId: string; version: numb
 /** Ids per query: keeps the SQL well under max_query_size. */
 const PER_QUERY = 500;
 
-const chunks = <T>(list: T[]): T[][] => Array.from({ length: Math.ceil(list.length / PER_QUERY) }, (_, i) => list.slice(i * PER_QUERY, (i + 1) * PER_QUERY));
-const inList = (ids: string[]) => ids.map(str).join(',');
+const chunks = <T>(list: T[]): T[][] => slices(list, PER_QUERY);
+const inList = strList;
 const distinct = (values: string[]) => [...new Set(values.filter(Boolean))];
 
 /** `deal:<source>:<deal_id>`, the resolution's key of a deal's conversion (resolve.ts); source ids hold no `:`. */
